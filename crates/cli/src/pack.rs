@@ -1,0 +1,1010 @@
+//! `storesnap pack`: walk a Docker data root read-only and write its metadata as a snapshot.
+//!
+//! What is taken is decided by [`classify`], a pure function of the path relative to the data
+//! root, so the policy can be read (and tested) in one place. The walk itself never opens
+//! anything for writing, never follows a symlink, and treats a file that vanishes or changes
+//! while it is read as a warning, because a live daemon may be working under it.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest as _, Sha256};
+use storesnap_core::manifest::{
+    Counts, Host, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
+};
+use storesnap_core::redact::Redactor;
+use storesnap_core::time::{parse_rfc3339_utc, UtcTime};
+use storesnap_core::{Entry, ImageId, Snapshot};
+
+use crate::exit::Exit;
+
+/// Write a snapshot of a Docker data root's image-store metadata.
+///
+/// Packs repositories.json, imagedb, layerdb (with tar-split), mounts, distribution metadata,
+/// the graph driver's link/lower files and l/ symlinks, and container configs, into one
+/// deterministic .tar.gz. Never packs layer contents, container logs, volume data, swarm or
+/// trust keys. Container env values, labels, command arguments, health checks and log options
+/// are replaced by `<redacted:…>` markers (a keyed hash: equal values stay equal).
+///
+/// Run it as root on the Docker host; it only reads. Stopping the daemon first gives the most
+/// consistent snapshot, but packing a live store is safe: changes show up as warnings.
+///
+/// Example: sudo storesnap pack -o /tmp/store.tar.gz
+#[derive(Debug, clap::Args)]
+pub struct PackArgs {
+    /// The Docker data root [default: /var/lib/docker, else the rootless daemon's root,
+    /// $XDG_DATA_HOME/docker]. `docker info -f '{{.DockerRootDir}}'` prints it.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Where to write the snapshot, `-` for standard output
+    /// [default: ./storesnap-<host>-<UTC time>.tar.gz].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The creation time stamped on the snapshot and all its entries, as Unix seconds or
+    /// YYYY-MM-DDTHH:MM:SSZ [default: $SOURCE_DATE_EPOCH, else now]. Two packs of an unchanged
+    /// store with the same time are byte-identical.
+    #[arg(long, value_name = "TIME")]
+    created: Option<String>,
+    /// Also redact image configs: env values, labels, commands and history. Their bytes then no
+    /// longer hash to the image ID; the manifest records, per image, whether they did before.
+    #[arg(long)]
+    redact: bool,
+    /// Files larger than this many bytes are listed in the manifest instead of copied.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    max_file_size: u64,
+    /// Print no progress and no summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// A failure that has a hint a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("the data root {0} does not exist")]
+    RootMissing(PathBuf),
+    #[error("no Docker data root found (tried {0})")]
+    NoDefaultRoot(String),
+    #[error("{path} is not a Docker data root: {why}")]
+    NotADataRoot { path: PathBuf, why: String },
+    #[error("{0} uses the containerd image store, which storesnap cannot read yet")]
+    ContainerdStore(PathBuf),
+    #[error("permission denied reading {0}")]
+    PermissionDenied(PathBuf),
+    #[error("refusing to write {0}: it is inside the data root, which storesnap never writes to")]
+    OutputInsideRoot(PathBuf),
+    #[error("invalid --created {0:?}: expected Unix seconds or YYYY-MM-DDTHH:MM:SSZ")]
+    BadTime(String),
+}
+
+impl PackError {
+    /// One line telling the user what to do next.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            PackError::RootMissing(_) | PackError::NoDefaultRoot(_) => {
+                "pass --root DIR; `docker info -f '{{.DockerRootDir}}'` prints the daemon's data root"
+            }
+            PackError::NotADataRoot { .. } => {
+                "point --root at the directory that holds image/ and containers/ (usually /var/lib/docker)"
+            }
+            PackError::ContainerdStore(_) => {
+                "this daemon keeps images in containerd (/var/lib/containerd); only graph-driver stores are supported"
+            }
+            PackError::PermissionDenied(_) => "the data root is readable by root only: run `sudo storesnap pack`",
+            PackError::OutputInsideRoot(_) => "choose an output path outside the data root with -o",
+            PackError::BadTime(_) => "e.g. --created 1700000000 or --created 2023-11-14T22:13:20Z",
+        })
+    }
+}
+
+pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
+    let started = Instant::now();
+    let root = match &args.root {
+        Some(root) => root.clone(),
+        None => {
+            let tried = crate::default_roots();
+            tried.iter().find(|r| r.exists()).cloned().ok_or_else(|| {
+                let list = tried
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>();
+                PackError::NoDefaultRoot(list.join(", "))
+            })?
+        }
+    };
+    let created = creation_time(args.created.as_deref())?;
+    let progress = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        spinner()
+    };
+    let options = Options {
+        created,
+        redact_images: args.redact,
+        max_file_size: args.max_file_size,
+        hostname: hostname(),
+    };
+    let packed = collect(&root, &options, &progress)?;
+    progress.finish_and_clear();
+
+    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    let output = match args.output {
+        Some(path) => path,
+        None => {
+            let name = format!(
+                "storesnap-{}-{}.tar.gz",
+                file_safe(&options.hostname),
+                UtcTime::from_unix(created).compact()
+            );
+            PathBuf::from(name)
+        }
+    };
+    let mtime = u64::try_from(created).unwrap_or(0);
+    let written = if to_stdout {
+        let out = packed
+            .snapshot
+            .write_to(CountingWriter::new(io::stdout().lock()), mtime)?;
+        out.count
+    } else {
+        write_file(&output, &packed.root, |w| {
+            packed.snapshot.write_to(w, mtime).map(|_| ())
+        })?
+    };
+
+    if !args.quiet {
+        let m = &packed.snapshot.manifest;
+        let c = &m.counts;
+        let mut err = io::stderr().lock();
+        let target = if to_stdout {
+            "standard output".to_owned()
+        } else {
+            output.display().to_string()
+        };
+        writeln!(
+            err,
+            "storesnap: packed {} files and {} links ({} read) from {} [{}]: {} images, {} layers, {} containers; wrote {} ({}) in {:.2}s",
+            c.files,
+            c.symlinks,
+            human_bytes(c.bytes_read),
+            m.data_root,
+            m.storage_driver,
+            c.images,
+            c.layers,
+            c.containers,
+            target,
+            human_bytes(written),
+            started.elapsed().as_secs_f64(),
+        )?;
+        for w in m.warnings.iter().take(5) {
+            writeln!(err, "storesnap: warning: {w}")?;
+        }
+        if m.warnings.len() > 5 {
+            writeln!(
+                err,
+                "storesnap: … and {} more warnings, listed in storesnap.json",
+                m.warnings.len() - 5
+            )?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// Settings of one pack.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Unix seconds.
+    pub created: i64,
+    pub redact_images: bool,
+    pub max_file_size: u64,
+    pub hostname: String,
+}
+
+/// A collected snapshot and the canonical data root it came from.
+pub struct Packed {
+    pub snapshot: Snapshot,
+    pub root: PathBuf,
+}
+
+fn creation_time(flag: Option<&str>) -> anyhow::Result<i64> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| parse_rfc3339_utc(s.trim()))
+    };
+    if let Some(s) = flag {
+        return parse(s).ok_or_else(|| PackError::BadTime(s.to_owned()).into());
+    }
+    if let Ok(s) = std::env::var("SOURCE_DATE_EPOCH") {
+        return parse(&s).ok_or_else(|| {
+            anyhow::anyhow!("invalid SOURCE_DATE_EPOCH {s:?}: expected Unix seconds")
+        });
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970")?;
+    Ok(i64::try_from(now.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn spinner() -> ProgressBar {
+    // indicatif draws nothing when stderr is not a terminal.
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} packing {msg} [{elapsed}]")
+            .expect("valid template"),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+/// Walks `root` and builds the snapshot in memory.
+pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow::Result<Packed> {
+    let meta = fs::metadata(root).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => anyhow::Error::from(PackError::RootMissing(root.to_owned())),
+        io::ErrorKind::PermissionDenied => PackError::PermissionDenied(root.to_owned()).into(),
+        _ => anyhow::Error::from(e).context(format!("reading {}", root.display())),
+    })?;
+    if !meta.is_dir() {
+        return Err(PackError::NotADataRoot {
+            path: root.to_owned(),
+            why: "it is not a directory".into(),
+        }
+        .into());
+    }
+    // The root itself may be a symlink (a moved data root); everything below it is not followed.
+    let root = fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
+    let top = list_dir(&root)?.ok_or_else(|| PackError::RootMissing(root.clone()))?;
+    let drivers = match list_dir(&root.join("image"))? {
+        Some(names) => names,
+        None if top.iter().any(|n| n == "containerd") => {
+            return Err(PackError::ContainerdStore(root).into())
+        }
+        None => {
+            return Err(PackError::NotADataRoot {
+                path: root,
+                why: "it has no image/ directory".into(),
+            }
+            .into());
+        }
+    };
+    let storage_driver = pick_driver(&drivers, &top).ok_or_else(|| PackError::NotADataRoot {
+        path: root.clone(),
+        why: "image/ holds no driver directory".into(),
+    })?;
+
+    let mut walker = Walker {
+        root: root.clone(),
+        options,
+        redactor: Redactor::new(redaction_key(&root)),
+        progress,
+        entries: BTreeMap::new(),
+        skipped: Vec::new(),
+        leftovers: Vec::new(),
+        redacted: Vec::new(),
+        image_configs: Vec::new(),
+        warnings: Vec::new(),
+        bytes_read: 0,
+    };
+    if drivers.len() > 1 {
+        walker.warnings.push(format!(
+            "image/ holds metadata for several drivers ({}); {storage_driver} was picked as the active one and all were packed",
+            drivers.join(", ")
+        ));
+    }
+    for name in &top {
+        walker.visit(name)?;
+    }
+
+    let counts = count(&walker.entries, walker.bytes_read);
+    let manifest = Manifest {
+        kind: "storesnap".into(),
+        format_version: FORMAT_VERSION,
+        tool: format!("storesnap {}", env!("CARGO_PKG_VERSION")),
+        created: UtcTime::from_unix(options.created).rfc3339(),
+        host: Host {
+            hostname: options.hostname.clone(),
+            arch: std::env::consts::ARCH.into(),
+            os: std::env::consts::OS.into(),
+        },
+        storage_driver,
+        data_root: root.display().to_string(),
+        counts,
+        skipped: walker.skipped,
+        leftovers: walker.leftovers,
+        redacted: walker.redacted,
+        image_configs: walker.image_configs,
+        warnings: walker.warnings,
+    };
+    Ok(Packed {
+        snapshot: Snapshot {
+            manifest,
+            entries: walker.entries,
+        },
+        root,
+    })
+}
+
+/// The active driver: the one in image/ whose graph-driver directory exists, else the first.
+fn pick_driver(image_dirs: &[String], top: &[String]) -> Option<String> {
+    image_dirs
+        .iter()
+        .find(|d| top.contains(d))
+        .or_else(|| image_dirs.first())
+        .cloned()
+}
+
+const GRAPH_DRIVERS: &[&str] = &[
+    "overlay2",
+    "fuse-overlayfs",
+    "overlay",
+    "aufs",
+    "devicemapper",
+    "vfs",
+    "btrfs",
+    "zfs",
+    "windowsfilter",
+];
+
+/// What kind of filesystem object a path is, as seen by `lstat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+/// What the pack does with a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Files are copied, symlinks recorded, directories recorded and walked.
+    Keep,
+    /// A directory is recorded as existing, but nothing inside it is read (layer contents).
+    KeepEmpty,
+    /// Left out, and listed in the manifest with the reason.
+    Skip(SkipReason),
+    /// Copied with secret values redacted.
+    RedactContainerConfig,
+    RedactHostConfig,
+    /// An image config: kept byte-exact, or redacted with `--redact`.
+    ImageConfig,
+}
+
+/// The packing policy: what happens to `path` (relative to the data root, split on `/`).
+pub fn classify(path: &[&str], kind: Kind) -> Action {
+    use Action::*;
+    use SkipReason::*;
+    let dir = kind == Kind::Dir;
+    let file = kind == Kind::File;
+    match path {
+        // The image store: everything is metadata.
+        ["image", _, "imagedb", "content", "sha256", _] if file => ImageConfig,
+        ["image", ..] => Keep,
+
+        ["containers"] if dir => Keep,
+        ["containers", _] if dir => Keep,
+        ["containers", _, "config.v2.json"] if file => RedactContainerConfig,
+        ["containers", _, "hostconfig.json"] if file => RedactHostConfig,
+        ["containers", ..] => Skip(Contents),
+
+        ["volumes"] if dir => Keep,
+        ["volumes", _] if dir => Keep,
+        ["volumes", _, "_data"] if dir => KeepEmpty,
+        // metadata.db holds volume driver options, which can carry credentials.
+        ["volumes", "metadata.db"] => Skip(Sensitive),
+        ["volumes", ..] => Skip(Contents),
+
+        ["swarm" | "trust" | "certs.d", ..] => Skip(Sensitive),
+
+        [driver, rest @ ..] if GRAPH_DRIVERS.contains(driver) => {
+            classify_driver(driver, rest, kind)
+        }
+        _ => Skip(OutOfScope),
+    }
+}
+
+fn classify_driver(driver: &str, rest: &[&str], kind: Kind) -> Action {
+    use Action::*;
+    use SkipReason::*;
+    let dir = kind == Kind::Dir;
+    let file = kind == Kind::File;
+    match (driver, rest) {
+        (_, []) if dir => Keep,
+        ("overlay2" | "fuse-overlayfs", ["l"]) if dir => Keep,
+        ("overlay2" | "fuse-overlayfs", ["l", _]) if kind == Kind::Symlink => Keep,
+        ("overlay2" | "fuse-overlayfs", [_]) if dir => Keep,
+        ("overlay2" | "fuse-overlayfs", [_, "link" | "lower" | "committed"]) if file => Keep,
+        ("overlay2" | "fuse-overlayfs", [_, "diff" | "work" | "merged"]) if dir => KeepEmpty,
+        ("overlay", [_]) if dir => Keep,
+        ("overlay", [_, "lower-id"]) if file => Keep,
+        ("overlay", [_, "root" | "upper" | "work" | "merged"]) if dir => KeepEmpty,
+        ("aufs", ["layers" | "diff" | "mnt"]) if dir => Keep,
+        ("aufs", ["layers", _]) if file => Keep,
+        ("aufs", ["diff" | "mnt", _]) if dir => KeepEmpty,
+        ("devicemapper", ["metadata", ..]) => Keep,
+        ("devicemapper", ["mnt"]) if dir => Keep,
+        ("devicemapper", ["mnt", _]) if dir => KeepEmpty,
+        ("vfs", ["dir"]) | ("btrfs", ["subvolumes"]) | ("zfs", ["graph"]) if dir => Keep,
+        ("vfs", ["dir", _]) | ("btrfs", ["subvolumes", _]) | ("zfs", ["graph", _]) if dir => {
+            KeepEmpty
+        }
+        ("btrfs", ["quotas", ..]) => Keep,
+        _ => Skip(Contents),
+    }
+}
+
+struct Walker<'a> {
+    root: PathBuf,
+    options: &'a Options,
+    redactor: Redactor,
+    progress: &'a ProgressBar,
+    entries: BTreeMap<String, Entry>,
+    skipped: Vec<Skipped>,
+    leftovers: Vec<String>,
+    redacted: Vec<Redacted>,
+    image_configs: Vec<ImageConfigCheck>,
+    warnings: Vec<String>,
+    bytes_read: u64,
+}
+
+impl Walker<'_> {
+    fn visit(&mut self, rel: &str) -> anyhow::Result<()> {
+        let abs = self.root.join(rel);
+        let meta = match fs::symlink_metadata(&abs) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(self.vanished(rel)),
+            Err(e) => return Err(io_error(e, &abs)),
+        };
+        let ft = meta.file_type();
+        let kind = if ft.is_dir() {
+            Kind::Dir
+        } else if ft.is_file() {
+            Kind::File
+        } else if ft.is_symlink() {
+            Kind::Symlink
+        } else {
+            Kind::Other
+        };
+        let parts: Vec<&str> = rel.split('/').collect();
+        let action = match (kind, classify(&parts, kind)) {
+            (Kind::Other, _) => Action::Skip(SkipReason::SpecialFile),
+            (_, action) => action,
+        };
+        if let Action::Skip(reason) = action {
+            let size = (kind == Kind::File).then_some(meta.len());
+            self.skipped.push(Skipped {
+                path: rel.to_owned(),
+                reason,
+                size,
+            });
+            return Ok(());
+        }
+        if is_leftover(&parts) {
+            self.leftovers.push(rel.to_owned());
+        }
+        match kind {
+            Kind::Dir => {
+                self.entries.insert(rel.to_owned(), Entry::Dir);
+                if action == Action::KeepEmpty {
+                    return Ok(());
+                }
+                let Some(children) = list_dir(&abs)? else {
+                    return Ok(self.vanished(rel));
+                };
+                for child in children {
+                    self.visit(&format!("{rel}/{child}"))?;
+                }
+            }
+            Kind::Symlink => self.symlink(rel, &abs)?,
+            Kind::File => self.file(rel, &abs, action)?,
+            Kind::Other => unreachable!("special files are skipped above"),
+        }
+        Ok(())
+    }
+
+    fn vanished(&mut self, rel: &str) {
+        self.warnings
+            .push(format!("{rel} vanished while it was being packed"));
+        self.skipped.push(Skipped {
+            path: rel.to_owned(),
+            reason: SkipReason::Vanished,
+            size: None,
+        });
+    }
+
+    fn symlink(&mut self, rel: &str, abs: &Path) -> anyhow::Result<()> {
+        let target = match fs::read_link(abs) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(self.vanished(rel)),
+            Err(e) => return Err(io_error(e, abs)),
+        };
+        let parent = abs.parent().expect("a path below the root has a parent");
+        if !lexically_inside(&parent.join(&target), &self.root) {
+            self.warnings.push(format!(
+                "{rel} is a symlink to {} outside the data root; it was not followed",
+                target.display()
+            ));
+            self.skipped.push(Skipped {
+                path: rel.to_owned(),
+                reason: SkipReason::SymlinkOutsideRoot,
+                size: None,
+            });
+            return Ok(());
+        }
+        self.entries.insert(
+            rel.to_owned(),
+            Entry::Symlink(target.to_string_lossy().into_owned()),
+        );
+        Ok(())
+    }
+
+    fn file(&mut self, rel: &str, abs: &Path, action: Action) -> anyhow::Result<()> {
+        let bytes = match self.read(rel, abs)? {
+            Some(bytes) => bytes,
+            None => return Ok(()),
+        };
+        let bytes = match action {
+            Action::RedactContainerConfig | Action::RedactHostConfig => {
+                let redacted = if action == Action::RedactContainerConfig {
+                    self.redactor.container_config(rel, &bytes)
+                } else {
+                    self.redactor.host_config(rel, &bytes)
+                };
+                match redacted {
+                    Ok(r) => {
+                        if !r.fields.is_empty() {
+                            self.redacted.push(Redacted {
+                                path: rel.to_owned(),
+                                fields: r.fields,
+                            });
+                        }
+                        r.bytes
+                    }
+                    Err(e) => {
+                        // Unparseable means unredactable: leaving it out is the only safe choice.
+                        self.warnings.push(format!(
+                            "{rel} was left out: it could not be redacted ({e})"
+                        ));
+                        self.skipped.push(Skipped {
+                            path: rel.to_owned(),
+                            reason: SkipReason::Unredactable,
+                            size: Some(bytes.len() as u64),
+                        });
+                        return Ok(());
+                    }
+                }
+            }
+            Action::ImageConfig if self.options.redact_images => self.redact_image(rel, bytes),
+            _ => bytes,
+        };
+        self.entries.insert(rel.to_owned(), Entry::File(bytes));
+        Ok(())
+    }
+
+    fn redact_image(&mut self, rel: &str, bytes: Vec<u8>) -> Vec<u8> {
+        let name = rel.rsplit('/').next().unwrap_or_default();
+        let Ok(image) = ImageId::from_hex(name) else {
+            return bytes;
+        };
+        let matched = hex(&Sha256::digest(&bytes)) == image.hex();
+        self.image_configs.push(ImageConfigCheck {
+            image,
+            matched_before_redaction: matched,
+        });
+        match self.redactor.image_config(rel, &bytes) {
+            Ok(r) => {
+                if !r.fields.is_empty() {
+                    self.redacted.push(Redacted {
+                        path: rel.to_owned(),
+                        fields: r.fields,
+                    });
+                }
+                r.bytes
+            }
+            Err(e) => {
+                // An image config that is not JSON holds no readable secret; keep it for the checks.
+                self.warnings.push(format!(
+                    "{rel} is not valid JSON and was kept as it is ({e})"
+                ));
+                bytes
+            }
+        }
+    }
+
+    /// Reads a regular file without following a symlink; `None` when it is gone or too large.
+    fn read(&mut self, rel: &str, abs: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+        let file = File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(abs);
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.vanished(rel);
+                return Ok(None);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                self.warnings.push(format!(
+                    "{rel} turned into a symlink while it was being packed; not followed"
+                ));
+                return Ok(None);
+            }
+            Err(e) => return Err(io_error(e, abs)),
+        };
+        let before = file.metadata().map_err(|e| io_error(e, abs))?;
+        if !before.is_file() {
+            self.warnings.push(format!(
+                "{rel} stopped being a regular file while it was being packed"
+            ));
+            return Ok(None);
+        }
+        if before.len() > self.options.max_file_size {
+            self.skipped.push(Skipped {
+                path: rel.to_owned(),
+                reason: SkipReason::TooLarge,
+                size: Some(before.len()),
+            });
+            return Ok(None);
+        }
+        let mut bytes = Vec::with_capacity(before.len() as usize);
+        (&mut file)
+            .take(self.options.max_file_size + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| io_error(e, abs))?;
+        let after = file.metadata().map_err(|e| io_error(e, abs))?;
+        if after.len() != bytes.len() as u64
+            || after.mtime_nsec() != before.mtime_nsec()
+            || after.mtime() != before.mtime()
+        {
+            self.warnings.push(format!(
+                "{rel} changed while it was being read; the snapshot may hold a mix"
+            ));
+        }
+        self.bytes_read += bytes.len() as u64;
+        let files = self.entries.len();
+        if files % 64 == 0 {
+            self.progress
+                .set_message(format!("{files} entries, {}", human_bytes(self.bytes_read)));
+        }
+        Ok(Some(bytes))
+    }
+}
+
+/// Lists a directory's entry names, sorted; `None` if it does not exist.
+fn list_dir(dir: &Path) -> anyhow::Result<Option<Vec<String>>> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(io_error(e, dir)),
+    };
+    let mut names = Vec::new();
+    for entry in rd {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(e, dir)),
+        };
+        match entry.file_name().into_string() {
+            Ok(name) => names.push(name),
+            // Docker writes ASCII names only; anything else is not its metadata.
+            Err(name) => anyhow::bail!("non-UTF-8 file name {:?} in {}", name, dir.display()),
+        }
+    }
+    names.sort();
+    Ok(Some(names))
+}
+
+fn io_error(e: io::Error, path: &Path) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::PermissionDenied {
+        return PackError::PermissionDenied(path.to_owned()).into();
+    }
+    anyhow::Error::from(e).context(format!("reading {}", path.display()))
+}
+
+fn is_leftover(parts: &[&str]) -> bool {
+    matches!(parts, ["image", _, "layerdb", "tmp", _])
+        || matches!(parts, ["image", _, "layerdb", "sha256", name] if name.ends_with("-removing"))
+}
+
+/// Whether `path`, with `.` and `..` resolved without touching the filesystem, lies under `root`.
+fn lexically_inside(path: &Path, root: &Path) -> bool {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out.starts_with(root)
+}
+
+fn count(entries: &BTreeMap<String, Entry>, bytes_read: u64) -> Counts {
+    let mut c = Counts {
+        bytes_read,
+        ..Counts::default()
+    };
+    for (path, entry) in entries {
+        match entry {
+            Entry::File(_) => c.files += 1,
+            Entry::Symlink(_) => c.symlinks += 1,
+            Entry::Dir => c.dirs += 1,
+        }
+        let parts: Vec<&str> = path.split('/').collect();
+        match (parts.as_slice(), entry) {
+            (["image", _, "imagedb", "content", "sha256", _], Entry::File(_)) => c.images += 1,
+            (["image", _, "layerdb", "sha256", name], Entry::Dir)
+                if !name.ends_with("-removing") =>
+            {
+                c.layers += 1
+            }
+            (["image", _, "layerdb", "mounts", _], Entry::Dir) => c.mounts += 1,
+            (["containers", _], Entry::Dir) => c.containers += 1,
+            ([driver, id], Entry::Dir) if GRAPH_DRIVERS.contains(driver) && *id != "l" => {
+                c.driver_dirs += 1
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+/// The redaction key: stable on one host (so packs are reproducible), unknown elsewhere.
+fn redaction_key(root: &Path) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"storesnap redaction key v1\0");
+    // machine-id never leaves the host and is not in the snapshot; boot_id is the fallback.
+    for source in [
+        "/etc/machine-id",
+        "/var/lib/dbus/machine-id",
+        "/proc/sys/kernel/random/boot_id",
+    ] {
+        if let Ok(id) = fs::read(source) {
+            h.update(&id);
+            break;
+        }
+    }
+    h.update(b"\0");
+    h.update(root.as_os_str().as_encoded_bytes());
+    h.finalize().into()
+}
+
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes the snapshot next to its final name and renames it into place, so a failed pack never
+/// leaves a half-written file that looks like a snapshot.
+fn write_file(
+    output: &Path,
+    root: &Path,
+    write: impl FnOnce(&mut CountingWriter<io::BufWriter<File>>) -> io::Result<()>,
+) -> anyhow::Result<u64> {
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let dir =
+        fs::canonicalize(&dir).with_context(|| format!("output directory {}", dir.display()))?;
+    if dir.starts_with(root) {
+        return Err(PackError::OutputInsideRoot(output.to_owned()).into());
+    }
+    let name = output
+        .file_name()
+        .context("the output path has no file name")?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> anyhow::Result<u64> {
+        let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut w = CountingWriter::new(io::BufWriter::new(file));
+        write(&mut w).with_context(|| format!("writing {}", output.display()))?;
+        let count = w.count;
+        w.inner
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        fs::rename(&tmp, dir.join(name))
+            .with_context(|| format!("renaming into {}", output.display()))?;
+        Ok(count)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Counts the bytes written through it (the snapshot's size for the summary).
+pub struct CountingWriter<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W> CountingWriter<W> {
+    fn new(inner: W) -> Self {
+        CountingWriter { inner, count: 0 }
+    }
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Decimal units, as the docker CLI prints sizes.
+fn human_bytes(n: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.1}{}", units[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+    use SkipReason::*;
+
+    #[track_caller]
+    fn check(path: &str, kind: Kind, expected: Action) {
+        let parts: Vec<&str> = path.split('/').collect();
+        assert_eq!(classify(&parts, kind), expected, "{path}");
+    }
+
+    #[test]
+    fn policy_keeps_metadata_and_never_contents() {
+        let id = "c".repeat(64);
+        check("image/overlay2/repositories.json", Kind::File, Keep);
+        check(
+            &format!("image/overlay2/imagedb/content/sha256/{id}"),
+            Kind::File,
+            ImageConfig,
+        );
+        check(
+            &format!("image/overlay2/layerdb/sha256/{id}/tar-split.json.gz"),
+            Kind::File,
+            Keep,
+        );
+        check(
+            &format!("containers/{id}/config.v2.json"),
+            Kind::File,
+            RedactContainerConfig,
+        );
+        check(
+            &format!("containers/{id}/hostconfig.json"),
+            Kind::File,
+            RedactHostConfig,
+        );
+        check(
+            &format!("containers/{id}/{id}-json.log"),
+            Kind::File,
+            Skip(Contents),
+        );
+        check(
+            &format!("containers/{id}/checkpoints"),
+            Kind::Dir,
+            Skip(Contents),
+        );
+        check(&format!("overlay2/{id}/link"), Kind::File, Keep);
+        check(&format!("overlay2/{id}/lower"), Kind::File, Keep);
+        check(&format!("overlay2/{id}/diff"), Kind::Dir, KeepEmpty);
+        check(&format!("overlay2/{id}/diff"), Kind::File, Skip(Contents));
+        check(
+            &format!("overlay2/{id}/diff/etc/passwd"),
+            Kind::File,
+            Skip(Contents),
+        );
+        check("overlay2/l/ABCDEFGHIJKLMNOPQRSTUVWXYZ", Kind::Symlink, Keep);
+        check(
+            "overlay2/l/ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            Kind::File,
+            Skip(Contents),
+        );
+        check("volumes/data/_data", Kind::Dir, KeepEmpty);
+        check("volumes/data/_data/secret.txt", Kind::File, Skip(Contents));
+        check("volumes/metadata.db", Kind::File, Skip(Sensitive));
+        check(
+            "swarm/certificates/swarm-node.key",
+            Kind::File,
+            Skip(Sensitive),
+        );
+        check("trust", Kind::Dir, Skip(Sensitive));
+        check("buildkit", Kind::Dir, Skip(OutOfScope));
+        check("engine-id", Kind::File, Skip(OutOfScope));
+        check("aufs/layers/abc", Kind::File, Keep);
+        check("aufs/diff/abc", Kind::Dir, KeepEmpty);
+        check("devicemapper/devicemapper/data", Kind::File, Skip(Contents));
+        check("devicemapper/metadata/base", Kind::File, Keep);
+    }
+
+    #[test]
+    fn leftovers_are_recognised() {
+        assert!(is_leftover(&[
+            "image",
+            "overlay2",
+            "layerdb",
+            "tmp",
+            "write-set-123"
+        ]));
+        assert!(is_leftover(&[
+            "image",
+            "overlay2",
+            "layerdb",
+            "sha256",
+            "abc-def-removing"
+        ]));
+        assert!(!is_leftover(&[
+            "image", "overlay2", "layerdb", "sha256", "abc"
+        ]));
+    }
+
+    #[test]
+    fn symlink_targets_are_judged_lexically() {
+        let root = Path::new("/r/docker");
+        assert!(lexically_inside(
+            Path::new("/r/docker/overlay2/l/../abc/diff"),
+            root
+        ));
+        assert!(!lexically_inside(
+            Path::new("/r/docker/overlay2/l/../../../etc"),
+            root
+        ));
+        assert!(!lexically_inside(Path::new("/etc/passwd"), root));
+        assert!(!lexically_inside(Path::new("/r/docker-other/x"), root));
+    }
+
+    #[test]
+    fn sizes_read_like_docker() {
+        assert_eq!(human_bytes(999), "999B");
+        assert_eq!(human_bytes(77_822_319), "77.8MB");
+    }
+}

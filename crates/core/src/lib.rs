@@ -1,0 +1,17 @@
+//! The pure core of storesnap.
+//!
+//! Everything here works on bytes or a [`std::io::Read`]: no filesystem, no clock, no network.
+//! The same code runs in the `storesnap` binary and, compiled to `wasm32-unknown-unknown`, in the
+//! viewer. The host-facing parts (walking a data root, reading the time) live in `storesnap-cli`.
+
+pub mod error;
+pub mod id;
+pub mod manifest;
+pub mod redact;
+pub mod snapshot;
+pub mod time;
+
+pub use error::{Error, Result};
+pub use id::{chain_id, CacheId, ChainId, DiffId, Digest, ImageId};
+pub use manifest::Manifest;
+pub use snapshot::{Entry, Limits, Snapshot, SnapshotWriter};

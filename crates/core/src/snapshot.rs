@@ -1,0 +1,485 @@
+//! The snapshot file: a gzip'd tar whose first entry is `storesnap.json`.
+//!
+//! Writing is deterministic: entries sorted by path, owners 0, fixed modes, every mtime set to
+//! the snapshot's creation time, and no timestamp or name in the gzip header. Reading is bounded:
+//! a hostile file hits a [`Limits`] cap and becomes an error, never a hang or an exhausted heap.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+
+use flate2::read::GzDecoder;
+use flate2::{Compression, GzBuilder};
+
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, FORMAT_VERSION, MANIFEST_PATH};
+
+/// One entry of a snapshot, keyed by its path relative to the data root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    File(Vec<u8>),
+    /// A symlink, with its target as written on disk; never resolved.
+    Symlink(String),
+    Dir,
+}
+
+/// A snapshot in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub manifest: Manifest,
+    /// Paths relative to the data root, `/`-separated, without a trailing slash.
+    pub entries: BTreeMap<String, Entry>,
+}
+
+/// Caps on what a reader accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Total decompressed bytes of the tar stream.
+    pub max_decompressed_bytes: u64,
+    pub max_entries: u64,
+    /// Bytes of one entry's content.
+    pub max_entry_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_decompressed_bytes: 1 << 30,
+            max_entries: 2_000_000,
+            max_entry_bytes: 256 << 20,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Reads a snapshot from its bytes.
+    pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Snapshot> {
+        Snapshot::from_reader(bytes, limits)
+    }
+
+    /// Reads a snapshot from a stream of the `.tar.gz` file.
+    pub fn from_reader<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
+        let mut reader = io::BufReader::new(reader);
+        let magic = peek(&mut reader, 2)?;
+        if magic.is_empty() {
+            return Err(Error::NotASnapshot("the file is empty".into()));
+        }
+        if magic != [0x1f, 0x8b] {
+            return Err(Error::NotASnapshot(describe_non_gzip(&mut reader)?));
+        }
+        let capped = Capped {
+            inner: GzDecoder::new(reader),
+            left: limits.max_decompressed_bytes,
+        };
+        read_tar(capped, limits)
+    }
+
+    /// Writes the snapshot as a deterministic `.tar.gz`; `mtime` is stamped on every entry.
+    pub fn write_to<W: Write>(&self, out: W, mtime: u64) -> io::Result<W> {
+        let mut w = SnapshotWriter::new(out, &self.manifest, mtime)?;
+        for (path, entry) in &self.entries {
+            w.append(path, entry)?;
+        }
+        w.finish()
+    }
+
+    /// The content of a file entry.
+    pub fn file(&self, path: &str) -> Option<&[u8]> {
+        match self.entries.get(path)? {
+            Entry::File(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
+fn peek<R: io::BufRead>(r: &mut R, n: usize) -> io::Result<Vec<u8>> {
+    let buf = r.fill_buf()?;
+    Ok(buf[..buf.len().min(n)].to_vec())
+}
+
+fn describe_non_gzip<R: io::BufRead>(r: &mut R) -> Result<String> {
+    let head = peek(r, 512)?;
+    let is_tar = head.len() >= 262 && &head[257..262] == b"ustar";
+    Ok(if is_tar {
+        // A `docker save` archive holds manifest.json or index.json, never storesnap.json.
+        "this is an uncompressed tar, not a snapshot; if it came from `docker save`, it holds \
+         image contents, not the store's metadata: run `storesnap pack` on the Docker host instead"
+            .into()
+    } else {
+        "the file is not gzip-compressed (a snapshot is the .tar.gz that `storesnap pack` writes)"
+            .into()
+    })
+}
+
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // Probe for one more byte to tell "exactly at the cap" from "over it".
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(LimitHit("decompressed size"))),
+            };
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+#[derive(Debug)]
+struct LimitHit(&'static str);
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for LimitHit {}
+
+fn map_io(e: io::Error, limits: &Limits) -> Error {
+    if let Some(hit) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<LimitHit>())
+    {
+        return Error::Limit(format!(
+            "more than {} bytes of {} (a decompression bomb, or a store far larger than any real one)",
+            limits.max_decompressed_bytes, hit.0
+        ));
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => Error::Format("the file is truncated".into()),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            Error::Format(format!("corrupt gzip or tar data ({e})"))
+        }
+        _ => Error::Io(e),
+    }
+}
+
+fn read_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
+    let mut archive = tar::Archive::new(reader);
+    let mut manifest = None;
+    let mut entries = BTreeMap::new();
+    let mut count = 0u64;
+    for entry in archive.entries().map_err(|e| map_io(e, &limits))? {
+        let mut entry = entry.map_err(|e| map_io(e, &limits))?;
+        count += 1;
+        if count > limits.max_entries {
+            return Err(Error::Limit(format!(
+                "more than {} entries",
+                limits.max_entries
+            )));
+        }
+        let raw_path = entry.path_bytes().into_owned();
+        let path = clean_path(&raw_path)?;
+        let kind = entry.header().entry_type();
+        let item = if kind.is_file() {
+            let size = entry.header().size().map_err(|e| map_io(e, &limits))?;
+            if size > limits.max_entry_bytes {
+                return Err(Error::Limit(format!(
+                    "{path} holds {size} bytes, more than the {} allowed per entry",
+                    limits.max_entry_bytes
+                )));
+            }
+            let mut bytes = Vec::with_capacity(size as usize);
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|e| map_io(e, &limits))?;
+            Entry::File(bytes)
+        } else if kind.is_symlink() {
+            let target = entry
+                .link_name_bytes()
+                .ok_or_else(|| Error::Format(format!("symlink {path} has no target")))?;
+            Entry::Symlink(String::from_utf8_lossy(&target).into_owned())
+        } else if kind.is_dir() {
+            Entry::Dir
+        } else {
+            return Err(Error::Format(format!(
+                "{path}: unexpected tar entry type {kind:?}"
+            )));
+        };
+        if count == 1 {
+            if path != MANIFEST_PATH {
+                return Err(Error::NotASnapshot(format!(
+                    "the first entry is {path:?}, not {MANIFEST_PATH} (is it a tar of something else?)"
+                )));
+            }
+            let Entry::File(bytes) = &item else {
+                return Err(Error::NotASnapshot(format!(
+                    "{MANIFEST_PATH} is not a file"
+                )));
+            };
+            manifest = Some(parse_manifest(bytes)?);
+            continue;
+        }
+        if entries.insert(path.clone(), item).is_some() {
+            return Err(Error::Format(format!("{path} appears twice")));
+        }
+    }
+    let manifest = manifest.ok_or_else(|| Error::NotASnapshot("the archive is empty".into()))?;
+    Ok(Snapshot { manifest, entries })
+}
+
+fn parse_manifest(bytes: &[u8]) -> Result<Manifest> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        kind: Option<String>,
+        format_version: Option<u32>,
+    }
+    let json_err = |source| Error::Json {
+        path: MANIFEST_PATH.into(),
+        source,
+    };
+    let probe: Probe = serde_json::from_slice(bytes).map_err(json_err)?;
+    if probe.kind.as_deref() != Some("storesnap") {
+        return Err(Error::NotASnapshot(format!(
+            "{MANIFEST_PATH} does not say kind \"storesnap\""
+        )));
+    }
+    match probe.format_version {
+        Some(v) if v <= FORMAT_VERSION => {}
+        Some(v) => {
+            return Err(Error::Unsupported(format!(
+                "format version {v} is newer than this storesnap understands ({FORMAT_VERSION}); upgrade storesnap"
+            )))
+        }
+        None => return Err(Error::Format(format!("{MANIFEST_PATH} has no format_version"))),
+    }
+    serde_json::from_slice(bytes).map_err(json_err)
+}
+
+/// Checks that a tar path is relative, `/`-separated and free of `.`/`..` components.
+fn clean_path(raw: &[u8]) -> Result<String> {
+    let s = std::str::from_utf8(raw)
+        .map_err(|_| Error::Format(format!("non-UTF-8 path {:?}", String::from_utf8_lossy(raw))))?;
+    let trimmed = s.strip_prefix("./").unwrap_or(s).trim_end_matches('/');
+    let bad = trimmed.is_empty()
+        || trimmed.starts_with('/')
+        || trimmed.contains('\0')
+        || trimmed
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        return Err(Error::Format(format!("unsafe path {s:?} in snapshot")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Streams a snapshot out, entry by entry, in the order given.
+///
+/// Callers append in sorted path order for a deterministic file; [`Snapshot::write_to`] does.
+pub struct SnapshotWriter<W: Write> {
+    tar: tar::Builder<flate2::write::GzEncoder<W>>,
+    mtime: u64,
+}
+
+impl<W: Write> SnapshotWriter<W> {
+    /// Starts a snapshot and writes its manifest.
+    pub fn new(out: W, manifest: &Manifest, mtime: u64) -> io::Result<SnapshotWriter<W>> {
+        // mtime 0 and no file name: the gzip header carries nothing that varies between runs.
+        let gz = GzBuilder::new().mtime(0).write(out, Compression::best());
+        let mut tar = tar::Builder::new(gz);
+        tar.mode(tar::HeaderMode::Deterministic);
+        let mut w = SnapshotWriter { tar, mtime };
+        let mut json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
+        json.push(b'\n');
+        w.append(MANIFEST_PATH, &Entry::File(json))?;
+        Ok(w)
+    }
+
+    /// Appends one entry.
+    pub fn append(&mut self, path: &str, entry: &Entry) -> io::Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.set_mtime(self.mtime);
+        h.set_uid(0);
+        h.set_gid(0);
+        match entry {
+            Entry::File(bytes) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                h.set_size(bytes.len() as u64);
+                self.tar.append_data(&mut h, path, bytes.as_slice())
+            }
+            Entry::Symlink(target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_mode(0o777);
+                h.set_size(0);
+                self.tar.append_link(&mut h, path, target)
+            }
+            Entry::Dir => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_size(0);
+                self.tar
+                    .append_data(&mut h, format!("{path}/"), io::empty())
+            }
+        }
+    }
+
+    /// Ends the tar and the gzip stream and returns the underlying writer.
+    pub fn finish(self) -> io::Result<W> {
+        self.tar.into_inner()?.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{Counts, Host};
+
+    pub(crate) fn manifest() -> Manifest {
+        Manifest {
+            kind: "storesnap".into(),
+            format_version: FORMAT_VERSION,
+            tool: "storesnap test".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            host: Host::default(),
+            storage_driver: "overlay2".into(),
+            data_root: "/var/lib/docker".into(),
+            counts: Counts::default(),
+            skipped: vec![],
+            leftovers: vec![],
+            redacted: vec![],
+            image_configs: vec![],
+            warnings: vec![],
+        }
+    }
+
+    fn sample() -> Snapshot {
+        let long = format!(
+            "image/overlay2/layerdb/sha256/{}/tar-split.json.gz",
+            "a".repeat(64)
+        );
+        let entries = BTreeMap::from([
+            (
+                "image/overlay2/repositories.json".to_owned(),
+                Entry::File(b"{}".to_vec()),
+            ),
+            (long, Entry::File(vec![1, 2, 3])),
+            (
+                "overlay2/l/ABC".to_owned(),
+                Entry::Symlink(format!("../{}/diff", "b".repeat(64))),
+            ),
+            ("overlay2/x/diff".to_owned(), Entry::Dir),
+        ]);
+        Snapshot {
+            manifest: manifest(),
+            entries,
+        }
+    }
+
+    fn bytes(s: &Snapshot) -> Vec<u8> {
+        s.write_to(Vec::new(), 1_700_000_000).unwrap()
+    }
+
+    #[test]
+    fn round_trips_and_is_deterministic() {
+        let s = sample();
+        let a = bytes(&s);
+        assert_eq!(a, bytes(&s));
+        assert_eq!(Snapshot::from_bytes(&a, Limits::default()).unwrap(), s);
+    }
+
+    #[track_caller]
+    fn check_err(input: &[u8], limits: Limits, expected_start: &str) {
+        let err = Snapshot::from_bytes(input, limits).unwrap_err().to_string();
+        assert!(
+            err.starts_with(expected_start),
+            "got {err:?}, wanted {expected_start:?}…"
+        );
+    }
+
+    #[test]
+    fn bad_input_gets_a_clear_error() {
+        let good = bytes(&sample());
+        check_err(
+            b"",
+            Limits::default(),
+            "not a storesnap snapshot: the file is empty",
+        );
+        check_err(
+            b"\x00\x01garbage",
+            Limits::default(),
+            "not a storesnap snapshot: the file is not gzip",
+        );
+        check_err(
+            &good[..good.len() / 2],
+            Limits::default(),
+            "malformed snapshot: the file is truncated",
+        );
+        let mut flipped = good.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0xff;
+        assert!(Snapshot::from_bytes(&flipped, Limits::default()).is_err());
+        let tiny = Limits {
+            max_decompressed_bytes: 4096,
+            ..Limits::default()
+        };
+        check_err(
+            &good,
+            tiny,
+            "snapshot exceeds a limit: more than 4096 bytes",
+        );
+        let few = Limits {
+            max_entries: 2,
+            ..Limits::default()
+        };
+        check_err(&good, few, "snapshot exceeds a limit: more than 2 entries");
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_cap() {
+        // 64 MiB of zeros compresses to ~64 KiB; the reader must stop at the cap, not inflate it all.
+        let mut gz = GzBuilder::new().write(Vec::new(), Compression::fast());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            gz.write_all(&zeros).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        let limits = Limits {
+            max_decompressed_bytes: 8 << 20,
+            ..Limits::default()
+        };
+        // A zero-filled tar is an empty archive, so this ends either at the cap or as "empty".
+        let err = Snapshot::from_bytes(&bomb, limits).unwrap_err().to_string();
+        assert!(err.contains("limit") || err.contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn a_tar_of_something_else_is_named() {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        tar.append_data(&mut h, "manifest.json", &b"[]"[..])
+            .unwrap();
+        let plain = tar.into_inner().unwrap();
+        check_err(
+            &plain,
+            Limits::default(),
+            "not a storesnap snapshot: this is an uncompressed tar",
+        );
+        let mut gz = GzBuilder::new().write(Vec::new(), Compression::fast());
+        gz.write_all(&plain).unwrap();
+        check_err(
+            &gz.finish().unwrap(),
+            Limits::default(),
+            "not a storesnap snapshot: the first entry is \"manifest.json\"",
+        );
+    }
+
+    #[test]
+    fn unsafe_paths_are_rejected() {
+        for bad in ["/etc/passwd", "a/../../b", "", "a//b", "./"] {
+            assert!(clean_path(bad.as_bytes()).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(clean_path(b"./a/b/").unwrap(), "a/b");
+    }
+}
