@@ -470,6 +470,9 @@ impl Walker<'_> {
         } else {
             Kind::Other
         };
+        if kind == Kind::Symlink && !self.symlink_stays_inside(rel, &abs)? {
+            return Ok(());
+        }
         let parts: Vec<&str> = rel.split('/').collect();
         let action = match (kind, classify(&parts, kind)) {
             (Kind::Other, _) => Action::Skip(SkipReason::SpecialFile),
@@ -517,30 +520,44 @@ impl Walker<'_> {
         });
     }
 
-    fn symlink(&mut self, rel: &str, abs: &Path) -> anyhow::Result<()> {
+    /// Whether a symlink's target stays under the root; one that leaves is reported and skipped.
+    fn symlink_stays_inside(&mut self, rel: &str, abs: &Path) -> anyhow::Result<bool> {
         let target = match fs::read_link(abs) {
             Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(self.vanished(rel)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.vanished(rel);
+                return Ok(false);
+            }
             Err(e) => return Err(io_error(e, abs)),
         };
         let parent = abs.parent().expect("a path below the root has a parent");
-        if !lexically_inside(&parent.join(&target), &self.root) {
-            self.warnings.push(format!(
-                "{rel} is a symlink to {} outside the data root; it was not followed",
-                target.display()
-            ));
-            self.skipped.push(Skipped {
-                path: rel.to_owned(),
-                reason: SkipReason::SymlinkOutsideRoot,
-                size: None,
-            });
-            return Ok(());
+        if lexically_inside(&parent.join(&target), &self.root) {
+            return Ok(true);
         }
-        self.entries.insert(
-            rel.to_owned(),
-            Entry::Symlink(target.to_string_lossy().into_owned()),
-        );
-        Ok(())
+        self.warnings.push(format!(
+            "{rel} is a symlink to {} outside the data root; it was not followed",
+            target.display()
+        ));
+        self.skipped.push(Skipped {
+            path: rel.to_owned(),
+            reason: SkipReason::SymlinkOutsideRoot,
+            size: None,
+        });
+        Ok(false)
+    }
+
+    fn symlink(&mut self, rel: &str, abs: &Path) -> anyhow::Result<()> {
+        match fs::read_link(abs) {
+            Ok(target) => {
+                self.entries.insert(
+                    rel.to_owned(),
+                    Entry::Symlink(target.to_string_lossy().into_owned()),
+                );
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(self.vanished(rel)),
+            Err(e) => Err(io_error(e, abs)),
+        }
     }
 
     fn file(&mut self, rel: &str, abs: &Path, action: Action) -> anyhow::Result<()> {

@@ -1,0 +1,70 @@
+//! Tests of the core over fixtures that a real Docker engine wrote (`scripts/make-fixtures`).
+//! They read the fixtures through `include_bytes!`, so they run unchanged under wasm.
+
+use storesnap_core::{chain_id, DiffId, Entry, Limits, Snapshot};
+
+macro_rules! fixture {
+    ($scenario:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/",
+            $scenario,
+            "/snapshot.tar.gz"
+        ))
+    };
+}
+
+fn read(bytes: &[u8]) -> Snapshot {
+    Snapshot::from_bytes(bytes, Limits::default()).unwrap()
+}
+
+#[track_caller]
+fn check(bytes: &[u8], expected_counts: (u64, u64, u64)) {
+    let s = read(bytes);
+    let c = &s.manifest.counts;
+    assert_eq!((c.images, c.layers, c.containers), expected_counts);
+    assert_eq!(c.files + c.symlinks + c.dirs, s.entries.len() as u64);
+    assert_eq!(s.manifest.storage_driver, "overlay2");
+
+    // Every layerdb directory is named by the chainID of its diff on top of its parent.
+    let layerdb = "image/overlay2/layerdb/sha256/";
+    let mut checked = 0;
+    for (path, entry) in &s.entries {
+        let Some(hex) = path.strip_prefix(layerdb).filter(|h| h.len() == 64) else {
+            continue;
+        };
+        assert_eq!(entry, &Entry::Dir);
+        let diff: DiffId = std::str::from_utf8(s.file(&format!("{path}/diff")).unwrap())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let chain = match s.file(&format!("{path}/parent")) {
+            None => chain_id(&[diff]).unwrap(),
+            Some(p) => std::str::from_utf8(p)
+                .unwrap()
+                .parse::<storesnap_core::ChainId>()
+                .unwrap()
+                .child(&diff),
+        };
+        assert_eq!(chain.hex(), hex, "{path}");
+        checked += 1;
+    }
+    assert_eq!(checked, c.layers);
+}
+
+#[test]
+fn fixtures_parse_and_their_chain_ids_verify() {
+    check(fixture!("basic"), (3, 2, 1));
+    check(fixture!("full"), (20, 13, 4));
+}
+
+#[test]
+fn truncated_fixture_is_an_error_not_a_panic() {
+    let bytes = fixture!("full");
+    for cut in [1, 10, 100, bytes.len() / 3, bytes.len() - 1] {
+        assert!(
+            Snapshot::from_bytes(&bytes[..cut], Limits::default()).is_err(),
+            "cut at {cut}"
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the `storesnap` binary against Docker data roots that a real engine wrote.
+//!
+//! The stores come from `tests/harness/engine`, which runs a private dockerd (root required).
+
+mod support;
+
+/// The committed fixtures in crates/core/tests/data still match what the harness makes.
+mod fixtures;
+/// `storesnap pack`: contents, secrets, determinism, safety on live and hostile roots.
+mod pack;

@@ -1,0 +1,488 @@
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+
+use storesnap_core::manifest::SkipReason;
+use storesnap_core::Entry;
+
+use crate::support::*;
+
+const PLANTED_SECRETS: &[&str] = &[
+    "PLANTED-SECRET-env-5e1",
+    "PLANTED-SECRET-token-77a",
+    "PLANTED-SECRET-label-0b3",
+    "PLANTED-SECRET-health-c4d",
+    "PLANTED-SECRET-logopt-9e2",
+    "PLANTED-SECRET-arg-a18",
+];
+const IMAGE_SECRETS: &[&str] = &[
+    "PLANTED-IMAGE-SECRET-env-6f0",
+    "PLANTED-IMAGE-SECRET-arg-21b",
+];
+/// Strings that exist only inside layer files, container logs and volume data.
+const CONTENT_MARKERS: &[&str] = &[
+    "LAYER-CONTENT-MARKER-7f3a",
+    "CONTAINER-LOG-MARKER-91",
+    "VOLUME-CONTENT-MARKER-7",
+];
+
+/// What must be in a snapshot of `find`'s listing, by an independent reading of the list.
+fn expected_entries(
+    listing: &std::collections::BTreeMap<String, char>,
+) -> BTreeSet<(String, char)> {
+    let mut want = BTreeSet::new();
+    for (path, &kind) in listing {
+        let parts: Vec<&str> = path.split('/').collect();
+        let keep = match (parts.as_slice(), kind) {
+            (["image", ..], 'f' | 'd') => true,
+            (["containers", _, "config.v2.json" | "hostconfig.json"], 'f') => true,
+            (["overlay2", _, "link" | "lower" | "committed"], 'f') => true,
+            (["overlay2", "l", _], 'l') => true,
+            (["overlay2", _, "diff" | "work" | "merged"], 'd') => true,
+            _ => false,
+        };
+        if keep {
+            want.insert((path.clone(), kind));
+        }
+    }
+    want
+}
+
+fn kind_of(e: &Entry) -> char {
+    match e {
+        Entry::File(_) => 'f',
+        Entry::Symlink(_) => 'l',
+        Entry::Dir => 'd',
+    }
+}
+
+#[test]
+fn snapshot_holds_every_metadata_file_and_nothing_else() {
+    let store = store(Scenario::Full);
+    let out = scratch("contents").join("s.tar.gz");
+    let snap = read_snapshot(&pack(&store.root, &out, &[]));
+    let listing = find(&store.root);
+
+    let have: BTreeSet<(String, char)> = snap
+        .entries
+        .iter()
+        .map(|(p, e)| (p.clone(), kind_of(e)))
+        .collect();
+    let want = expected_entries(&listing);
+    let missing: Vec<_> = want.difference(&have).collect();
+    assert!(
+        missing.is_empty(),
+        "missing from the snapshot: {missing:#?}"
+    );
+
+    // Anything beyond the list is a directory that holds listed things.
+    let allowed_dirs = |p: &str| {
+        let parts: Vec<&str> = p.split('/').collect();
+        matches!(
+            parts.as_slice(),
+            ["containers"]
+                | ["containers", _]
+                | ["overlay2"]
+                | ["overlay2", _]
+                | ["volumes"]
+                | ["volumes", _]
+                | ["volumes", _, "_data"]
+        )
+    };
+    for (path, kind) in have.difference(&want) {
+        assert!(
+            *kind == 'd' && allowed_dirs(path),
+            "unexpected entry {path} ({kind})"
+        );
+    }
+
+    // The image store is copied byte for byte.
+    for (path, kind) in &want {
+        if *kind == 'f' && path.starts_with("image/") {
+            assert_eq!(
+                snap.file(path).unwrap(),
+                std::fs::read(store.root.join(path)).unwrap(),
+                "{path} differs"
+            );
+        }
+    }
+    let layer_dirs = listing
+        .keys()
+        .filter(|p| p.starts_with("image/overlay2/layerdb/sha256/") && p.matches('/').count() == 4);
+    assert_eq!(snap.manifest.counts.layers, layer_dirs.count() as u64);
+    assert_eq!(snap.manifest.storage_driver, "overlay2");
+    assert!(
+        listing.keys().any(|p| p.ends_with("/tar-split.json.gz")),
+        "the harness store has tar-split files"
+    );
+
+    let bytes = all_bytes(&std::fs::read(&out).unwrap());
+    for marker in CONTENT_MARKERS {
+        assert!(
+            !contains(&bytes, marker),
+            "{marker} (layer, log or volume contents) leaked into the snapshot"
+        );
+    }
+    // The markers do exist on disk, so the check above could fail.
+    let on_disk = Command::new("grep")
+        .args(["-rqa", "LAYER-CONTENT-MARKER-7f3a"])
+        .arg(store.root.join("overlay2"))
+        .status()
+        .unwrap();
+    assert!(on_disk.success());
+}
+
+#[test]
+fn planted_secrets_appear_nowhere() {
+    let store = store(Scenario::Full);
+    let dir = scratch("secrets");
+    let gz = pack(&store.root, &dir.join("s.tar.gz"), &[]);
+    let bytes = all_bytes(&gz);
+    for secret in PLANTED_SECRETS {
+        assert!(!contains(&bytes, secret), "{secret} survived redaction");
+    }
+    // The secrets are really on disk, and the names and hashed markers are kept.
+    let disk = Command::new("grep")
+        .args(["-rqa", PLANTED_SECRETS[0]])
+        .arg(store.root.join("containers"))
+        .status()
+        .unwrap();
+    assert!(disk.success());
+    assert!(contains(&bytes, "DB_PASSWORD=<redacted:"));
+    let snap = read_snapshot(&gz);
+    let fields: Vec<&String> = snap
+        .manifest
+        .redacted
+        .iter()
+        .flat_map(|r| &r.fields)
+        .collect();
+    for f in [
+        "Config.Labels.com.example.secret",
+        "LogConfig.Config.tag",
+        "Config.Healthcheck.Test[1]",
+    ] {
+        assert!(
+            fields.iter().any(|x| *x == f),
+            "{f} not recorded as redacted: {fields:?}"
+        );
+    }
+    // Image configs are byte-exact by default: image IDs stay verifiable.
+    for secret in IMAGE_SECRETS {
+        assert!(
+            contains(&bytes, secret),
+            "{secret} should be kept without --redact"
+        );
+    }
+    assert!(!snap.manifest.image_configs_redacted());
+}
+
+#[test]
+fn redact_flag_takes_image_configs_too_and_records_their_ids() {
+    let store = store(Scenario::Full);
+    let gz = pack(
+        &store.root,
+        &scratch("redact").join("s.tar.gz"),
+        &["--redact"],
+    );
+    let bytes = all_bytes(&gz);
+    for secret in PLANTED_SECRETS.iter().chain(IMAGE_SECRETS) {
+        assert!(!contains(&bytes, secret), "{secret} survived --redact");
+    }
+    let snap = read_snapshot(&gz);
+    assert_eq!(
+        snap.manifest.image_configs.len() as u64,
+        snap.manifest.counts.images
+    );
+    assert!(snap
+        .manifest
+        .image_configs
+        .iter()
+        .all(|c| c.matched_before_redaction));
+}
+
+#[test]
+fn two_packs_are_byte_identical() {
+    let store = store(Scenario::Full);
+    let dir = scratch("determinism");
+    let run = |name: &str, env: &[(&str, &str)], extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec![
+            "pack",
+            "-q",
+            "--root",
+            store.root.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = storesnap_env(&args, env);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(out).unwrap()
+    };
+    let a = run("a.tar.gz", &[("SOURCE_DATE_EPOCH", "1700000000")], &[]);
+    let b = run("b.tar.gz", &[("SOURCE_DATE_EPOCH", "1700000000")], &[]);
+    assert!(a == b, "two packs with the same SOURCE_DATE_EPOCH differ");
+    let c = run("c.tar.gz", &[], &["--created", "2023-11-14T22:13:20Z"]);
+    assert!(
+        a == c,
+        "--created and SOURCE_DATE_EPOCH of the same instant differ"
+    );
+    let d = run("d.tar.gz", &[], &["--created", "1700000001"]);
+    assert!(a != d, "the creation time is not stamped");
+    assert_eq!(read_snapshot(&a).manifest.created, "2023-11-14T22:13:20Z");
+}
+
+#[test]
+fn pack_leaves_the_data_root_unchanged() {
+    let store = store(Scenario::Full);
+    let before = fingerprint(&store.root);
+    pack(&store.root, &scratch("unchanged").join("s.tar.gz"), &[]);
+    let after = fingerprint(&store.root);
+    assert_eq!(before.len(), after.len());
+    for (path, fp) in &before {
+        assert_eq!(Some(fp), after.get(path), "{path} changed");
+    }
+}
+
+#[test]
+fn packing_a_live_daemon_warns_but_does_not_fail() {
+    let dir = scratch("live");
+    let d = dir.to_str().unwrap();
+    engine(&["start", d]);
+    let result = std::panic::catch_unwind(|| {
+        engine(&["populate", d, "basic"]);
+        let mut churn = Command::new(repo_root().join("tests/harness/engine"))
+            .args(["churn", d, "25"])
+            .env("ENGINE_QUIET", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut packs = 0;
+        let mut distinct = std::collections::HashSet::new();
+        let mut warnings = 0;
+        while churn.try_wait().unwrap().is_none() && packs < 40 {
+            let gz = pack(
+                &dir.join("root"),
+                &dir.join(format!("live-{packs}.tar.gz")),
+                &["-q"],
+            );
+            let snap = read_snapshot(&gz);
+            assert!(
+                snap.manifest.counts.images >= 2,
+                "a live pack lost the store"
+            );
+            warnings += snap.manifest.warnings.len();
+            distinct.insert(snap.entries.keys().cloned().collect::<Vec<_>>());
+            packs += 1;
+        }
+        let _ = churn.kill();
+        let _ = churn.wait();
+        assert!(packs >= 3, "only {packs} packs ran while the daemon worked");
+        // The store really changed under the packs: they saw different states.
+        assert!(
+            distinct.len() > 1,
+            "all {packs} packs saw the same store; the churn did not overlap them"
+        );
+        eprintln!(
+            "live packs: {packs}, distinct states: {}, warnings: {warnings}",
+            distinct.len()
+        );
+    });
+    engine(&["stop", d]);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[track_caller]
+fn check_failure(args: &[&str], code: i32, expected: &[&str]) {
+    let o = storesnap(args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {stderr}");
+    for e in expected {
+        assert!(
+            stderr.contains(e),
+            "{args:?}: stderr lacks {e:?}:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_roots_get_clear_errors() {
+    let dir = scratch("bad-roots");
+    let out = dir.join("s.tar.gz");
+    let out = out.to_str().unwrap();
+    check_failure(
+        &["pack", "--root", "/nonexistent/docker", "-o", out],
+        2,
+        &["/nonexistent/docker does not exist", "hint: pass --root"],
+    );
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    check_failure(
+        &["pack", "--root", empty.to_str().unwrap(), "-o", out],
+        2,
+        &["is not a Docker data root: it has no image/ directory"],
+    );
+    check_failure(
+        &["pack", "--root", "/etc/hostname", "-o", out],
+        2,
+        &["not a directory"],
+    );
+    check_failure(
+        &[
+            "pack",
+            "--created",
+            "yesterday",
+            "--root",
+            "/nonexistent",
+            "-o",
+            out,
+        ],
+        2,
+        &["invalid --created"],
+    );
+    assert!(
+        !std::path::Path::new(out).exists(),
+        "a failed pack left a file"
+    );
+
+    let store = store(Scenario::Basic);
+    let inside = store.root.join("s.tar.gz");
+    check_failure(
+        &[
+            "pack",
+            "--root",
+            store.root.to_str().unwrap(),
+            "-o",
+            inside.to_str().unwrap(),
+        ],
+        2,
+        &["inside the data root"],
+    );
+    assert!(!inside.exists());
+}
+
+#[test]
+fn unreadable_file_is_a_permission_error_that_suggests_sudo() {
+    let store = store(Scenario::Basic);
+    let copy = copy_store(store, "unreadable");
+    // Readable by everyone except one layer file; the pack runs as nobody.
+    assert!(Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(copy.parent().unwrap())
+        .status()
+        .unwrap()
+        .success());
+    let victim = copy.join("image/overlay2/repositories.json");
+    assert!(Command::new("chmod")
+        .arg("000")
+        .arg(&victim)
+        .status()
+        .unwrap()
+        .success());
+    let o = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_storesnap"),
+            "pack",
+            "--root",
+        ])
+        .arg(&copy)
+        .args(["-o", "-"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("permission denied reading") && stderr.contains("repositories.json"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sudo storesnap pack"), "{stderr}");
+}
+
+#[test]
+fn symlinks_out_of_the_root_are_never_followed() {
+    let store = store(Scenario::Basic);
+    let copy = copy_store(store, "symlinks");
+    let outside = copy.parent().unwrap().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("config.v2.json"), "OUTSIDE-THE-ROOT-MARKER-55").unwrap();
+    let repos = copy.join("image/overlay2/repositories.json");
+    std::fs::remove_file(&repos).unwrap();
+    std::os::unix::fs::symlink(outside.join("config.v2.json"), &repos).unwrap();
+    std::os::unix::fs::symlink(
+        "../../../../outside",
+        copy.join("image/overlay2/imagedb/escape"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, copy.join("containers/evil")).unwrap();
+
+    let out = copy.parent().unwrap().join("s.tar.gz");
+    let o = storesnap(&[
+        "pack",
+        "--root",
+        copy.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("outside the data root; it was not followed"),
+        "{stderr}"
+    );
+    let gz = std::fs::read(&out).unwrap();
+    assert!(!contains(&all_bytes(&gz), "OUTSIDE-THE-ROOT-MARKER-55"));
+    let snap = read_snapshot(&gz);
+    let outside_links: BTreeSet<&str> = snap
+        .manifest
+        .skipped
+        .iter()
+        .filter(|s| s.reason == SkipReason::SymlinkOutsideRoot)
+        .map(|s| s.path.as_str())
+        .collect();
+    assert_eq!(
+        outside_links,
+        BTreeSet::from([
+            "image/overlay2/repositories.json",
+            "image/overlay2/imagedb/escape",
+            "containers/evil"
+        ])
+    );
+}
+
+#[test]
+fn garbage_container_config_is_left_out_not_leaked() {
+    let store = store(Scenario::Basic);
+    let copy = copy_store(store, "garbage");
+    let container = std::fs::read_dir(copy.join("containers"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(
+        container.join("config.v2.json"),
+        b"{\"Config\":{\"Env\":[\"PW=GARBAGE-SECRET-31\"",
+    )
+    .unwrap();
+    std::fs::write(copy.join("image/overlay2/repositories.json"), [0u8; 64]).unwrap();
+    let out = copy.parent().unwrap().join("s.tar.gz");
+    let gz = pack(&copy, &out, &[]);
+    assert!(!contains(&all_bytes(&gz), "GARBAGE-SECRET-31"));
+    let snap = read_snapshot(&gz);
+    assert!(snap
+        .manifest
+        .skipped
+        .iter()
+        .any(|s| s.reason == SkipReason::Unredactable));
+    // Damaged image-store files are packed as they are: diagnosing them is the point.
+    assert_eq!(
+        snap.file("image/overlay2/repositories.json"),
+        Some(&[0u8; 64][..])
+    );
+}

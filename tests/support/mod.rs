@@ -1,0 +1,210 @@
+//! Shared helpers: the harness stores, running the binary, and looking inside snapshots.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use sha2::{Digest as _, Sha256};
+use storesnap_core::{Limits, Snapshot};
+
+/// A data root made by the harness, with the docker CLI's view of it in `oracle/`.
+pub struct Store {
+    pub dir: PathBuf,
+    pub root: PathBuf,
+}
+
+/// The harness scenarios (see `tests/harness/engine`).
+#[derive(Clone, Copy, Debug)]
+pub enum Scenario {
+    Basic,
+    Full,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Basic => "basic",
+            Scenario::Full => "full",
+        }
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}/{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn require_root() {
+    let uid = std::fs::metadata("/proc/self").unwrap().uid();
+    assert_eq!(
+        uid, 0,
+        "the end-to-end tests start a private dockerd and must run as root (scripts/test)"
+    );
+}
+
+/// Runs the harness; panics with its output when it fails.
+pub fn engine(args: &[&str]) {
+    require_root();
+    let out = Command::new(repo_root().join("tests/harness/engine"))
+        .args(args)
+        .env("ENGINE_QUIET", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "engine {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The store of a scenario, built once per test process.
+pub fn store(scenario: Scenario) -> &'static Store {
+    static BASIC: OnceLock<Store> = OnceLock::new();
+    static FULL: OnceLock<Store> = OnceLock::new();
+    let cell = match scenario {
+        Scenario::Basic => &BASIC,
+        Scenario::Full => &FULL,
+    };
+    cell.get_or_init(|| {
+        let dir = scratch(&format!("store-{}", scenario.name()));
+        engine(&["make", dir.to_str().unwrap(), scenario.name()]);
+        Store {
+            root: dir.join("root"),
+            dir,
+        }
+    })
+}
+
+/// Runs `storesnap` with `args`.
+pub fn storesnap(args: &[&str]) -> Output {
+    storesnap_env(args, &[])
+}
+
+pub fn storesnap_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_storesnap"));
+    cmd.args(args).env_remove("SOURCE_DATE_EPOCH");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Packs `root` into `out` with extra flags; asserts success and returns the snapshot's bytes.
+pub fn pack(root: &Path, out: &Path, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec![
+        "pack",
+        "--root",
+        root.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = storesnap(&args);
+    assert!(
+        o.status.success(),
+        "pack failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read(out).unwrap()
+}
+
+pub fn read_snapshot(bytes: &[u8]) -> Snapshot {
+    Snapshot::from_bytes(bytes, Limits::default()).expect("a readable snapshot")
+}
+
+/// Every byte a reader of the snapshot could see: the tar stream, plus every gzip'd entry
+/// (tar-split) inflated, so a search for a secret cannot miss one hidden behind compression.
+pub fn all_bytes(snapshot_gz: &[u8]) -> Vec<u8> {
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(snapshot_gz)
+        .read_to_end(&mut tar)
+        .unwrap();
+    let mut out = tar.clone();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            flate2::read::GzDecoder::new(bytes.as_slice())
+                .read_to_end(&mut out)
+                .unwrap();
+        }
+    }
+    out
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// What `find` lists under `root`: relative path → type letter (f, d, l, c…).
+/// Deliberately independent of storesnap's own walker.
+pub fn find(root: &Path) -> BTreeMap<String, char> {
+    let out = Command::new("find")
+        .arg(root)
+        .args(["-mindepth", "1", "-printf", "%y %P\\n"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| (l[2..].to_owned(), l.chars().next().unwrap()))
+        .collect()
+}
+
+/// Path → (type, mode, size, mtime, content hash) for everything under `root`.
+pub fn fingerprint(root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (rel, kind) in find(root) {
+        let p = root.join(&rel);
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        let hash = if kind == 'f' {
+            format!("{:x}", Sha256::digest(std::fs::read(&p).unwrap()))
+        } else {
+            String::new()
+        };
+        out.insert(
+            rel,
+            format!(
+                "{kind} {:o} {} {}.{} {hash}",
+                m.mode(),
+                m.size(),
+                m.mtime(),
+                m.mtime_nsec()
+            ),
+        );
+    }
+    out
+}
+
+/// `cp -a` of a store, for tests that damage or watch it.
+pub fn copy_store(store: &Store, name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let copy = dir.join("root");
+    let st = Command::new("cp")
+        .args(["-a"])
+        .arg(&store.root)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    copy
+}
