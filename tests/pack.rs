@@ -32,14 +32,14 @@ fn expected_entries(
     let mut want = BTreeSet::new();
     for (path, &kind) in listing {
         let parts: Vec<&str> = path.split('/').collect();
-        let keep = match (parts.as_slice(), kind) {
-            (["image", ..], 'f' | 'd') => true,
-            (["containers", _, "config.v2.json" | "hostconfig.json"], 'f') => true,
-            (["overlay2", _, "link" | "lower" | "committed"], 'f') => true,
-            (["overlay2", "l", _], 'l') => true,
-            (["overlay2", _, "diff" | "work" | "merged"], 'd') => true,
-            _ => false,
-        };
+        let keep = matches!(
+            (parts.as_slice(), kind),
+            (["image", ..], 'f' | 'd')
+                | (["containers", _, "config.v2.json" | "hostconfig.json"], 'f')
+                | (["overlay2", _, "link" | "lower" | "committed"], 'f')
+                | (["overlay2", "l", _], 'l')
+                | (["overlay2", _, "diff" | "work" | "merged"], 'd')
+        );
         if keep {
             want.insert((path.clone(), kind));
         }
@@ -244,6 +244,7 @@ fn pack_leaves_the_data_root_unchanged() {
 }
 
 #[test]
+#[allow(clippy::print_stderr)] // The figures are worth seeing in the test log.
 fn packing_a_live_daemon_warns_but_does_not_fail() {
     let dir = scratch("live");
     let d = dir.to_str().unwrap();

@@ -12,7 +12,6 @@ use storesnap_core::{Limits, Snapshot};
 
 /// A data root made by the harness, with the docker CLI's view of it in `oracle/`.
 pub struct Store {
-    pub dir: PathBuf,
     pub root: PathBuf,
 }
 
@@ -84,7 +83,6 @@ pub fn store(scenario: Scenario) -> &'static Store {
         engine(&["make", dir.to_str().unwrap(), scenario.name()]);
         Store {
             root: dir.join("root"),
-            dir,
         }
     })
 }

@@ -2,6 +2,7 @@
 //! root, the clock, the terminal, exit codes) and hands bytes to `storesnap-core`.
 
 mod exit;
+mod info;
 mod pack;
 
 use std::io::{self, Write};
@@ -28,12 +29,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Pack(pack::PackArgs),
+    Info(info::InfoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Pack(args) => pack::run(args),
+        Command::Info(args) => info::run(args),
     };
     match result {
         Ok(exit) => exit.into(),
@@ -74,4 +77,20 @@ fn default_roots() -> Vec<PathBuf> {
         roots.push(PathBuf::from(home).join(".local/share/docker"));
     }
     roots
+}
+
+/// Decimal units, as the docker CLI prints sizes.
+pub(crate) fn human_bytes(n: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.1}{}", units[i])
+    }
 }

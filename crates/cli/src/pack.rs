@@ -170,14 +170,14 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
             "storesnap: packed {} files and {} links ({} read) from {} [{}]: {} images, {} layers, {} containers; wrote {} ({}) in {:.2}s",
             c.files,
             c.symlinks,
-            human_bytes(c.bytes_read),
+            crate::human_bytes(c.bytes_read),
             m.data_root,
             m.storage_driver,
             c.images,
             c.layers,
             c.containers,
             target,
-            human_bytes(written),
+            crate::human_bytes(written),
             started.elapsed().as_secs_f64(),
         )?;
         for w in m.warnings.iter().take(5) {
@@ -457,7 +457,10 @@ impl Walker<'_> {
         let abs = self.root.join(rel);
         let meta = match fs::symlink_metadata(&abs) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(self.vanished(rel)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.vanished(rel);
+                return Ok(());
+            }
             Err(e) => return Err(io_error(e, &abs)),
         };
         let ft = meta.file_type();
@@ -497,7 +500,8 @@ impl Walker<'_> {
                     return Ok(());
                 }
                 let Some(children) = list_dir(&abs)? else {
-                    return Ok(self.vanished(rel));
+                    self.vanished(rel);
+                    return Ok(());
                 };
                 for child in children {
                     self.visit(&format!("{rel}/{child}"))?;
@@ -555,7 +559,10 @@ impl Walker<'_> {
                 );
                 Ok(())
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(self.vanished(rel)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.vanished(rel);
+                Ok(())
+            }
             Err(e) => Err(io_error(e, abs)),
         }
     }
@@ -685,8 +692,10 @@ impl Walker<'_> {
         self.bytes_read += bytes.len() as u64;
         let files = self.entries.len();
         if files % 64 == 0 {
-            self.progress
-                .set_message(format!("{files} entries, {}", human_bytes(self.bytes_read)));
+            self.progress.set_message(format!(
+                "{files} entries, {}",
+                crate::human_bytes(self.bytes_read)
+            ));
         }
         Ok(Some(bytes))
     }
@@ -889,22 +898,6 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
-/// Decimal units, as the docker CLI prints sizes.
-fn human_bytes(n: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < units.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n}B")
-    } else {
-        format!("{v:.1}{}", units[i])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1017,11 +1010,5 @@ mod tests {
         ));
         assert!(!lexically_inside(Path::new("/etc/passwd"), root));
         assert!(!lexically_inside(Path::new("/r/docker-other/x"), root));
-    }
-
-    #[test]
-    fn sizes_read_like_docker() {
-        assert_eq!(human_bytes(999), "999B");
-        assert_eq!(human_bytes(77_822_319), "77.8MB");
     }
 }

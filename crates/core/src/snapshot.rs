@@ -225,6 +225,9 @@ fn read_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
         }
     }
     let manifest = manifest.ok_or_else(|| Error::NotASnapshot("the archive is empty".into()))?;
+    // Read on past the tar's end so gzip checks its CRC and length: a file cut in its trailer
+    // is still a damaged file.
+    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| map_io(e, &limits))?;
     Ok(Snapshot { manifest, entries })
 }
 
@@ -285,7 +288,7 @@ impl<W: Write> SnapshotWriter<W> {
     /// Starts a snapshot and writes its manifest.
     pub fn new(out: W, manifest: &Manifest, mtime: u64) -> io::Result<SnapshotWriter<W>> {
         // mtime 0 and no file name: the gzip header carries nothing that varies between runs.
-        let gz = GzBuilder::new().mtime(0).write(out, Compression::best());
+        let gz = GzBuilder::new().mtime(0).write(out, Compression::default());
         let mut tar = tar::Builder::new(gz);
         tar.mode(tar::HeaderMode::Deterministic);
         let mut w = SnapshotWriter { tar, mtime };
