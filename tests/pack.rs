@@ -487,3 +487,36 @@ fn garbage_container_config_is_left_out_not_leaked() {
         Some(&[0u8; 64][..])
     );
 }
+
+#[test]
+fn large_files_are_listed_not_copied() {
+    let store = store(Scenario::Basic);
+    let gz = pack(
+        &store.root,
+        &scratch("large").join("s.tar.gz"),
+        &["--max-file-size", "300"],
+    );
+    let snap = read_snapshot(&gz);
+    let listed: Vec<_> = snap
+        .manifest
+        .skipped
+        .iter()
+        .filter(|s| s.reason == SkipReason::TooLarge)
+        .collect();
+    assert!(
+        !listed.is_empty(),
+        "the basic store has files over 300 bytes"
+    );
+    for s in &listed {
+        assert!(s.size.unwrap() > 300, "{s:?}");
+        assert!(
+            !snap.entries.contains_key(&s.path),
+            "{} was listed and copied",
+            s.path
+        );
+    }
+    assert!(snap
+        .entries
+        .values()
+        .all(|e| !matches!(e, Entry::File(b) if b.len() > 300)));
+}

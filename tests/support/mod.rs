@@ -47,6 +47,25 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Removes the scratch trees of earlier test runs whose process is gone, so stores do not pile up.
+fn sweep_stale(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("e2e-")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn require_root() {
     let uid = std::fs::metadata("/proc/self").unwrap().uid();
     assert_eq!(
