@@ -40,8 +40,10 @@ pub fn repo_root() -> PathBuf {
 
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{}/{name}", std::process::id()));
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    SWEEP.call_once(|| sweep_stale(base));
+    let dir = base.join(format!("e2e-{}/{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
