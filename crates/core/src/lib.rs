@@ -4,14 +4,20 @@
 //! The same code runs in the `storesnap` binary and, compiled to `wasm32-unknown-unknown`, in the
 //! viewer. The host-facing parts (walking a data root, reading the time) live in `storesnap-cli`.
 
+pub mod check;
 pub mod error;
+pub mod finding;
 pub mod id;
 pub mod manifest;
 pub mod redact;
 pub mod snapshot;
+pub mod store;
 pub mod time;
 
+pub use check::analyze;
 pub use error::{Error, Result};
+pub use finding::{Code, Finding, Severity, Subject};
 pub use id::{chain_id, CacheId, ChainId, DiffId, Digest, ImageId};
 pub use manifest::Manifest;
 pub use snapshot::{Entry, Limits, Snapshot, SnapshotWriter};
+pub use store::Store;

@@ -70,6 +70,60 @@ pub fn parse_rfc3339_utc(s: &str) -> Option<i64> {
     (UtcTime::from_unix(unix).day == d).then_some(unix)
 }
 
+/// Parses RFC 3339 with any fraction and offset (`2026-11-23T07:36:52.430567901Z`,
+/// `2024-05-01T12:34:56+02:00`) into Unix seconds and nanoseconds.
+pub fn parse_rfc3339(s: &str) -> Option<(i64, u32)> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let t = s.get(r)?;
+        t.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| t.parse().ok())?
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut nanos = 0u32;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        for (i, c) in frac[..digits].bytes().enumerate().take(9) {
+            nanos += u32::from(c - b'0') * 10u32.pow(8 - i as u32);
+        }
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6
+            && matches!(rest.as_bytes()[0], b'+' | b'-')
+            && rest.as_bytes()[3] == b':' =>
+        {
+            let oh = i64::from(num(s.len() - 5..s.len() - 3)?);
+            let om = i64::from(num(s.len() - 2..s.len())?);
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return None,
+    };
+    let unix =
+        days_from_civil(i64::from(y), mo, d) * 86_400 + i64::from(h * 3600 + mi * 60 + se) - offset;
+    Some((unix, nanos))
+}
+
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -114,6 +168,41 @@ mod tests {
             UtcTime::from_unix(1_700_000_000).compact(),
             "20231114T221320Z"
         );
+    }
+
+    #[test]
+    fn parses_docker_timestamps() {
+        use super::parse_rfc3339;
+        assert_eq!(
+            parse_rfc3339("2023-11-14T22:13:20Z"),
+            Some((1_700_000_000, 0))
+        );
+        assert_eq!(
+            parse_rfc3339("2023-11-14T22:13:20.430567901Z"),
+            Some((1_700_000_000, 430_567_901))
+        );
+        assert_eq!(
+            parse_rfc3339("2023-11-14T23:13:20.5+01:00"),
+            Some((1_700_000_000, 500_000_000))
+        );
+        assert_eq!(
+            parse_rfc3339("2023-11-14T21:13:20-01:00"),
+            Some((1_700_000_000, 0))
+        );
+        assert_eq!(
+            parse_rfc3339("0001-01-01T00:00:00Z").map(|t| t.0),
+            Some(-62_135_596_800)
+        );
+        for bad in [
+            "",
+            "2023-11-14",
+            "2023-11-14T22:13:20",
+            "2023-11-14T22:13:20.Z",
+            "2023-13-14T22:13:20Z",
+            "2023-11-14T22:13:20+0100",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

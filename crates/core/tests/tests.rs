@@ -105,3 +105,17 @@ fn truncated_fixture_is_an_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn undamaged_fixtures_have_nothing_above_info() {
+    for f in [fixture!("basic"), fixture!("full")] {
+        let (store, findings) = storesnap_core::analyze(&read(f.snapshot));
+        let bad: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity > storesnap_core::Severity::Info)
+            .collect();
+        assert!(bad.is_empty(), "{bad:#?}");
+        assert_eq!(store.images.len() as u64, f.oracle_counts().0);
+        assert!(store.images.values().all(|i| i.verified));
+    }
+}

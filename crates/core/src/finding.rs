@@ -1,0 +1,164 @@
+//! Findings: what is wrong (or worth knowing) about a store, as data.
+//!
+//! A finding has a stable code (scripts and the viewer key on it), a severity, the identifiers it
+//! concerns, a message saying what was seen, and a hint saying what to do about it.
+
+use serde::Serialize;
+
+use crate::id::{ChainId, ImageId};
+
+/// How bad a finding is. A store the engine wrote and nobody damaged has nothing above `Info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
+pub enum Subject {
+    Image(ImageId),
+    Chain(ChainId),
+    /// A graph-driver directory name (a cache-id, mount-id or init-id).
+    CacheDir(String),
+    /// A container ID.
+    Container(String),
+    /// A reference from repositories.json, e.g. `alpine:3.20`.
+    Reference(String),
+    /// A path relative to the data root.
+    Path(String),
+}
+
+macro_rules! codes {
+    ($($variant:ident = $text:literal, $severity:ident, $hint:literal;)*) => {
+        /// The stable code of a finding.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as printed and serialized, e.g. `image-id-mismatch`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)*
+                }
+            }
+
+            /// The severity a finding of this code has.
+            pub fn severity(self) -> Severity {
+                match self {
+                    $(Code::$variant => Severity::$severity,)*
+                }
+            }
+
+            /// What a user can do about it.
+            pub fn hint(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $hint,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    ImageIdMismatch = "image-id-mismatch", Error,
+        "the config was changed or corrupted after it was stored; `docker rmi` the image and pull or build it again";
+    InvalidJson = "invalid-json", Error,
+        "the file is truncated or corrupt (a crash or a full disk while writing); restore it or remove the object it belongs to";
+    EmptyFile = "empty-file", Error,
+        "a zero-byte metadata file usually means the host crashed while Docker was writing; remove the object it belongs to";
+    NulFilled = "nul-filled", Error,
+        "a file full of NUL bytes is what a filesystem leaves after a crash; remove the object it belongs to";
+    InvalidValue = "invalid-value", Error,
+        "the file does not hold the identifier Docker wrote there; the object it belongs to is unusable";
+    MissingFile = "missing-file", Error,
+        "a required metadata file is gone; Docker will skip the object it belongs to";
+    DanglingReference = "dangling-reference", Error,
+        "the tag points at an image that is gone; `docker rmi` the tag or pull the image again";
+    MissingParentImage = "missing-parent-image", Warning,
+        "the image's build parent is gone; harmless for running it, but `docker history` stops there";
+    MissingLayer = "missing-layer", Error,
+        "the image's layers are not all in the layer store; Docker ignores the image at start: remove and pull it again";
+    MissingParentLayer = "missing-parent-layer", Error,
+        "a layer's parent is gone, so the layer cannot be mounted; remove the images that use it and pull them again";
+    ChainIdMismatch = "chain-id-mismatch", Error,
+        "the layer's diff and parent do not hash to its directory name; its metadata was altered";
+    MissingCacheDir = "missing-cache-dir", Error,
+        "the layer's files are gone from the graph driver; images using it cannot run: remove them and pull again";
+    OrphanDriverDir = "orphan-driver-dir", Warning,
+        "nothing refers to this graph-driver directory; it only takes disk space (stop Docker before removing it by hand)";
+    BuildCacheDir = "build-cache-dir", Info,
+        "no layer refers to this directory; its name is BuildKit's, so it is probably build cache (`docker builder prune`)";
+    OverlayLinkMissing = "overlay-link-missing", Error,
+        "the overlay2 directory has no short link name, so no layer above it can be mounted";
+    OverlayLinkDangling = "overlay-link-dangling", Error,
+        "an l/ symlink is missing or points nowhere; Docker recreates l/ links at start (restart the daemon)";
+    OverlayLowerUnknown = "overlay-lower-unknown", Error,
+        "the lower file names a link that does not exist; the layer cannot be mounted";
+    OverlayLowerMismatch = "overlay-lower-mismatch", Error,
+        "the lower file does not list the layer's parents in order; the mounted filesystem would be wrong";
+    MountParentMissing = "mount-parent-missing", Error,
+        "the container's image layer is gone; the container cannot start: remove it";
+    MountDirMissing = "mount-dir-missing", Error,
+        "the container's writable layer is gone from the graph driver; the container cannot start: remove it";
+    MountInitMissing = "mount-init-missing", Error,
+        "the container's init layer is gone from the graph driver; the container cannot start: remove it";
+    ContainerImageMissing = "container-image-missing", Warning,
+        "the container's image was removed while the container stayed; it runs from its own layers";
+    Leftover = "leftover", Info,
+        "an interrupted write or removal left this behind; Docker cleans it up at start";
+    UnusedLayer = "unused-layer", Info,
+        "no image or container uses this layer; Docker removes such layers when their last image goes";
+    DeepChain = "deep-chain", Warning,
+        "more than 125 layers: overlay2 cannot mount it; squash the image";
+    NoTarSplit = "no-tar-split", Warning,
+        "without tar-split, `docker save` and push cannot reproduce the layer's exact bytes";
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One thing found about a store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub subjects: Vec<Subject>,
+    pub message: String,
+    pub hint: &'static str,
+}
+
+impl Finding {
+    /// A finding with the code's own severity and hint.
+    pub fn new(code: Code, subjects: Vec<Subject>, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            severity: code.severity(),
+            subjects,
+            message: message.into(),
+            hint: code.hint(),
+        }
+    }
+}
