@@ -8,3 +8,5 @@ mod support;
 mod fixtures;
 /// `storesnap pack`: contents, secrets, determinism, safety on live and hostile roots.
 mod pack;
+/// `images`, `history` and `df` against what the docker CLI printed for the same store.
+mod views;

@@ -13,6 +13,8 @@ use storesnap_core::{Limits, Snapshot};
 /// A data root made by the harness, with the docker CLI's view of it in `oracle/`.
 pub struct Store {
     pub root: PathBuf,
+    /// What the docker CLI printed about the store (see `engine oracle`).
+    pub oracle: PathBuf,
 }
 
 /// The harness scenarios (see `tests/harness/engine`).
@@ -104,6 +106,7 @@ pub fn store(scenario: Scenario) -> &'static Store {
         engine(&["make", dir.to_str().unwrap(), scenario.name()]);
         Store {
             root: dir.join("root"),
+            oracle: dir.join("oracle"),
         }
     })
 }

@@ -8,7 +8,6 @@ pub enum Exit {
     /// 0: done, nothing of error severity found.
     Success,
     /// 1: done, and the store has problems of error severity (`check`).
-    #[allow(dead_code)] // Used by `check`, which arrives with the core model.
     Findings,
     /// 2: usage, input or I/O error; nothing useful was produced.
     Error,

@@ -1,9 +1,12 @@
 //! `storesnap`: the command-line front end. It owns everything that touches the host (the data
 //! root, the clock, the terminal, exit codes) and hands bytes to `storesnap-core`.
 
+mod check;
 mod exit;
 mod info;
 mod pack;
+mod source;
+mod views;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -30,6 +33,10 @@ struct Cli {
 enum Command {
     Pack(pack::PackArgs),
     Info(info::InfoArgs),
+    Check(check::CheckArgs),
+    Images(views::ImagesArgs),
+    History(views::HistoryArgs),
+    Df(views::DfArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +44,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Pack(args) => pack::run(args),
         Command::Info(args) => info::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Images(args) => views::images(args),
+        Command::History(args) => views::history(args),
+        Command::Df(args) => views::df(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -126,6 +126,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
     let options = Options {
         created,
         redact_images: args.redact,
+        redact_containers: true,
         max_file_size: args.max_file_size,
         hostname: hostname(),
     };
@@ -200,6 +201,8 @@ pub struct Options {
     /// Unix seconds.
     pub created: i64,
     pub redact_images: bool,
+    /// Redact container configs; off only for live reads of one's own host.
+    pub redact_containers: bool,
     pub max_file_size: u64,
     pub hostname: String,
 }
@@ -287,6 +290,7 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
         leftovers: Vec::new(),
         redacted: Vec::new(),
         image_configs: Vec::new(),
+        dir_sizes: BTreeMap::new(),
         warnings: Vec::new(),
         bytes_read: 0,
     };
@@ -318,6 +322,7 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
         leftovers: walker.leftovers,
         redacted: walker.redacted,
         image_configs: walker.image_configs,
+        dir_sizes: walker.dir_sizes,
         warnings: walker.warnings,
     };
     Ok(Packed {
@@ -448,6 +453,7 @@ struct Walker<'a> {
     leftovers: Vec<String>,
     redacted: Vec<Redacted>,
     image_configs: Vec<ImageConfigCheck>,
+    dir_sizes: BTreeMap<String, u64>,
     warnings: Vec<String>,
     bytes_read: u64,
 }
@@ -497,6 +503,10 @@ impl Walker<'_> {
             Kind::Dir => {
                 self.entries.insert(rel.to_owned(), Entry::Dir);
                 if action == Action::KeepEmpty {
+                    if self.wants_size(&parts) {
+                        let size = dir_size(&abs);
+                        self.dir_sizes.insert(rel.to_owned(), size);
+                    }
                     return Ok(());
                 }
                 let Some(children) = list_dir(&abs)? else {
@@ -512,6 +522,25 @@ impl Walker<'_> {
             Kind::Other => unreachable!("special files are skipped above"),
         }
         Ok(())
+    }
+
+    /// Container writable layers and volume data: `docker system df` reports their sizes.
+    /// The image/ tree is walked before the driver's, so the mount IDs are known here.
+    fn wants_size(&self, parts: &[&str]) -> bool {
+        match parts {
+            ["volumes", _, "_data"] => true,
+            [driver, id, "diff"] if GRAPH_DRIVERS.contains(driver) => {
+                let mounts = format!("image/{driver}/layerdb/mounts/");
+                self.entries
+                    .range(mounts.clone()..)
+                    .take_while(|(p, _)| p.starts_with(&mounts))
+                    .any(|(p, e)| {
+                        p.ends_with("/mount-id")
+                            && matches!(e, Entry::File(b) if b.as_slice() == id.as_bytes())
+                    })
+            }
+            _ => false,
+        }
     }
 
     fn vanished(&mut self, rel: &str) {
@@ -573,7 +602,9 @@ impl Walker<'_> {
             None => return Ok(()),
         };
         let bytes = match action {
-            Action::RedactContainerConfig | Action::RedactHostConfig => {
+            Action::RedactContainerConfig | Action::RedactHostConfig
+                if self.options.redact_containers =>
+            {
                 let redacted = if action == Action::RedactContainerConfig {
                     self.redactor.container_config(rel, &bytes)
                 } else {
@@ -699,6 +730,27 @@ impl Walker<'_> {
         }
         Ok(Some(bytes))
     }
+}
+
+/// moby's `directory.Size`: the apparent size of everything but directories, hard links once,
+/// symlinks by their own size; entries that vanish while walking are ignored. Only `lstat`s:
+/// nothing under the directory is opened.
+fn dir_size(dir: &Path) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for entry in rd.flatten() {
+            let Ok(m) = entry.metadata() else { continue };
+            if m.is_dir() {
+                stack.push(entry.path());
+            } else if m.len() > 0 && seen.insert((m.dev(), m.ino())) {
+                total += m.len();
+            }
+        }
+    }
+    total
 }
 
 /// Lists a directory's entry names, sorted; `None` if it does not exist.

@@ -5,6 +5,7 @@
 //! viewer. The host-facing parts (walking a data root, reading the time) live in `storesnap-cli`.
 
 pub mod check;
+pub mod docker;
 pub mod error;
 pub mod finding;
 pub mod id;

@@ -3,6 +3,8 @@
 //! The manifest says where the snapshot came from and, as importantly, what it left out and
 //! what it changed, so a reader never mistakes a redacted or skipped file for a damaged one.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::id::ImageId;
@@ -38,6 +40,11 @@ pub struct Manifest {
     /// With `--redact`, whether each image's config hashed to its ID before redaction.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_configs: Vec<ImageConfigCheck>,
+    /// Apparent sizes (moby's `directory.Size`: non-directory entries, hard links once) of
+    /// directories whose contents are not packed: container writable layers (`<driver>/<id>/diff`)
+    /// and volume data (`volumes/<name>/_data`). `docker system df` reports these.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dir_sizes: BTreeMap<String, u64>,
     /// Things that went wrong but did not stop the pack (files that vanished or changed).
     pub warnings: Vec<String>,
 }

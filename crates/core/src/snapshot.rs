@@ -352,6 +352,7 @@ mod tests {
             leftovers: vec![],
             redacted: vec![],
             image_configs: vec![],
+            dir_sizes: Default::default(),
             warnings: vec![],
         }
     }

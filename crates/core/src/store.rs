@@ -157,6 +157,8 @@ pub struct Container {
     pub labels: BTreeMap<String, String>,
     /// Named volumes it mounts.
     pub volumes: Vec<String>,
+    /// Networks it is attached to (`NetworkSettings.Networks`).
+    pub networks: Vec<String>,
 }
 
 impl Container {
@@ -802,6 +804,11 @@ impl Loader<'_> {
                     command,
                     labels: string_map(v.pointer("/Config/Labels")),
                     volumes,
+                    networks: v
+                        .pointer("/NetworkSettings/Networks")
+                        .and_then(Value::as_object)
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default(),
                 },
             );
         }
