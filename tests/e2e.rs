@@ -4,6 +4,8 @@
 
 mod support;
 
+/// `check`: each kind of damage to a real store gives exactly its findings.
+mod damage;
 /// The committed fixtures in crates/core/tests/data still match what the harness makes.
 mod fixtures;
 /// `storesnap pack`: contents, secrets, determinism, safety on live and hostile roots.
