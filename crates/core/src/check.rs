@@ -444,3 +444,67 @@ fn is_buildkit_id(name: &str) -> bool {
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::DiffId;
+    use crate::store::{Image, ImageConfig, Layer};
+
+    /// A store no engine can write: overlay2 refuses to register a layer that deep.
+    fn store_with_depth(depth: usize) -> Store {
+        let diffs: Vec<DiffId> = (0..depth)
+            .map(|i| DiffId::from_hex(&format!("{i:064x}")).unwrap())
+            .collect();
+        let config = ImageConfig {
+            diff_ids: diffs.clone(),
+            ..ImageConfig::default()
+        };
+        let id = crate::ImageId::from_hex(&"e".repeat(64)).unwrap();
+        let image = Image {
+            id: id.clone(),
+            verified: true,
+            config: Some(config),
+            parent: None,
+            last_updated: None,
+            built_locally: false,
+            tags: vec![],
+            digests: vec![],
+        };
+        let mut store = Store {
+            driver: "vfs".into(),
+            ..Store::default()
+        };
+        let mut parent: Option<ChainId> = None;
+        for chain in image.chain() {
+            let diff = diffs[store.layers.len()].clone();
+            store.layers.insert(
+                chain.clone(),
+                Layer {
+                    chain_id: chain.clone(),
+                    diff_id: Some(diff),
+                    parent: parent.clone(),
+                    cache_id: None,
+                    size: Some(1),
+                    tar_split: true,
+                    descriptor: None,
+                },
+            );
+            parent = Some(chain);
+        }
+        store.images.insert(id, image);
+        store
+    }
+
+    #[track_caller]
+    fn check_codes(store: &Store, expected: &[Code]) {
+        let codes: Vec<Code> = check(store).iter().map(|f| f.code).collect();
+        assert_eq!(codes, expected);
+    }
+
+    #[test]
+    fn deep_chains_are_flagged_past_125() {
+        check_codes(&store_with_depth(MAX_CHAIN_DEPTH), &[]);
+        check_codes(&store_with_depth(MAX_CHAIN_DEPTH + 1), &[Code::DeepChain]);
+    }
+}

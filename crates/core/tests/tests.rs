@@ -1,6 +1,12 @@
 //! Tests of the core over fixtures that a real Docker engine wrote (`scripts/make-fixtures`).
-//! They read the fixtures through `include_bytes!`, so they run unchanged under wasm.
+//! They read the fixtures through `include_bytes!`, so they run unchanged under wasm:
+//! `cargo test -p storesnap-core --target wasm32-unknown-unknown` runs them in a browser.
 
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use serde_json::Value;
+use storesnap_core::docker::{Clock, HistoryOptions, ImageListOptions, Utc};
 use storesnap_core::{chain_id, DiffId, Entry, Limits, Snapshot};
 
 macro_rules! fixture {
@@ -13,6 +19,8 @@ macro_rules! fixture {
                 $scenario,
                 "/oracle/container-inspect.json"
             )),
+            images: include_str!(concat!("data/", $scenario, "/oracle/images.jsonl")),
+            history: include_str!(concat!("data/", $scenario, "/oracle/history-all.json")),
         }
     };
 }
@@ -22,6 +30,10 @@ struct Fixture {
     snapshot: &'static [u8],
     image_inspect: &'static str,
     container_inspect: &'static str,
+    /// `docker image ls -a --digests --no-trunc --format '{{json .}}'`
+    images: &'static str,
+    /// `docker history --no-trunc --format '{{json .}}'` of every image, by image ID.
+    history: &'static str,
 }
 
 impl Fixture {
@@ -89,13 +101,15 @@ fn check(fixture: Fixture) {
     assert_eq!(checked, c.layers);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn fixtures_parse_and_their_chain_ids_verify() {
     check(fixture!("basic"));
     check(fixture!("full"));
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn truncated_fixture_is_an_error_not_a_panic() {
     let bytes = fixture!("full").snapshot;
     for cut in [1, 10, 100, bytes.len() / 3, bytes.len() - 1] {
@@ -106,7 +120,8 @@ fn truncated_fixture_is_an_error_not_a_panic() {
     }
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn undamaged_fixtures_have_nothing_above_info() {
     for f in [fixture!("basic"), fixture!("full")] {
         let (store, findings) = storesnap_core::analyze(&read(f.snapshot));
@@ -117,5 +132,80 @@ fn undamaged_fixtures_have_nothing_above_info() {
         assert!(bad.is_empty(), "{bad:#?}");
         assert_eq!(store.images.len() as u64, f.oracle_counts().0);
         assert!(store.images.values().all(|i| i.verified));
+    }
+}
+
+/// Drops what depends on the clock rather than the store.
+fn timeless(mut v: Value) -> Value {
+    v.as_object_mut().unwrap().remove("CreatedSince");
+    v
+}
+
+/// Newest first; the daemon orders images created in the same second at random, so rows
+/// compare in order by second and as a set within one.
+fn by_second(rows: Vec<Value>) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for r in rows {
+        let key = r["CreatedAt"].as_str().unwrap().to_owned();
+        match out.last_mut() {
+            Some((k, v)) if *k == key => v.push(r.to_string()),
+            _ => out.push((key, vec![r.to_string()])),
+        }
+    }
+    out.iter_mut().for_each(|(_, v)| v.sort());
+    out
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn images_and_history_match_the_docker_cli() {
+    for f in [fixture!("basic"), fixture!("full")] {
+        let (store, _) = storesnap_core::analyze(&read(f.snapshot));
+        let clock = Clock {
+            now_unix: 0,
+            zone: &Utc,
+        };
+        let opts = ImageListOptions {
+            all: true,
+            digests: true,
+            no_trunc: true,
+        };
+        let ours: Vec<Value> = store
+            .image_rows(opts, &clock)
+            .iter()
+            .map(|r| timeless(serde_json::to_value(r).unwrap()))
+            .collect();
+        let docker: Vec<Value> = f
+            .images
+            .lines()
+            .map(|l| timeless(serde_json::from_str(l).unwrap()))
+            .collect();
+        assert_eq!(by_second(ours), by_second(docker));
+
+        let history: serde_json::Map<String, Value> = serde_json::from_str(f.history).unwrap();
+        assert_eq!(history.len(), store.images.len());
+        for (id, rows) in history {
+            let image = &store.images[&id.parse().unwrap()];
+            let ours: Vec<Value> = store
+                .history_rows(
+                    image,
+                    HistoryOptions {
+                        no_trunc: true,
+                        human: true,
+                    },
+                    &clock,
+                )
+                .iter()
+                .map(|r| timeless(serde_json::to_value(r).unwrap()))
+                .collect();
+            let docker: Vec<Value> = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .cloned()
+                .map(timeless)
+                .collect();
+            assert_eq!(ours, docker, "history of {id}");
+        }
     }
 }
