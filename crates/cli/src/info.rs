@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use storesnap_core::docker::human_size;
 use storesnap_core::{Limits, Snapshot};
 
 use crate::exit::Exit;
@@ -40,7 +41,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<Exit> {
         out,
         "snapshot   {} ({}), format {}, {}",
         args.snapshot.display(),
-        crate::human_bytes(size),
+        human_size(size as i64),
         m.format_version,
         m.tool
     )?;
@@ -61,7 +62,7 @@ pub fn run(args: InfoArgs) -> anyhow::Result<Exit> {
         c.files,
         c.symlinks,
         c.dirs,
-        crate::human_bytes(c.bytes_read)
+        human_size(c.bytes_read as i64)
     )?;
     let values: usize = m.redacted.iter().map(|r| r.fields.len()).sum();
     writeln!(

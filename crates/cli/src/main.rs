@@ -89,19 +89,3 @@ fn default_roots() -> Vec<PathBuf> {
     }
     roots
 }
-
-/// Decimal units, as the docker CLI prints sizes.
-pub(crate) fn human_bytes(n: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < units.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n}B")
-    } else {
-        format!("{v:.1}{}", units[i])
-    }
-}

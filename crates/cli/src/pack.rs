@@ -15,6 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest as _, Sha256};
+use storesnap_core::docker::human_size;
 use storesnap_core::manifest::{
     Counts, Host, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
 };
@@ -171,14 +172,14 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
             "storesnap: packed {} files and {} links ({} read) from {} [{}]: {} images, {} layers, {} containers; wrote {} ({}) in {:.2}s",
             c.files,
             c.symlinks,
-            crate::human_bytes(c.bytes_read),
+            human_size(c.bytes_read as i64),
             m.data_root,
             m.storage_driver,
             c.images,
             c.layers,
             c.containers,
             target,
-            crate::human_bytes(written),
+            human_size(written as i64),
             started.elapsed().as_secs_f64(),
         )?;
         for w in m.warnings.iter().take(5) {
@@ -725,7 +726,7 @@ impl Walker<'_> {
         if files % 64 == 0 {
             self.progress.set_message(format!(
                 "{files} entries, {}",
-                crate::human_bytes(self.bytes_read)
+                human_size(self.bytes_read as i64)
             ));
         }
         Ok(Some(bytes))

@@ -317,13 +317,9 @@ impl Store {
         rows
     }
 
-    /// `docker system df -v --format '{{json .}}'`, given the directory sizes `pack` recorded.
-    pub fn disk_usage(
-        &self,
-        dir_sizes: &BTreeMap<String, u64>,
-        data_root: &str,
-        clock: &Clock<'_>,
-    ) -> DiskUsage {
+    /// The daemon's list with `withExtraAttrs`: container counts, and shared sizes counted over
+    /// the listed images only.
+    fn summaries_with_usage(&self) -> Vec<Summary<'_>> {
         let mut summaries = self.summaries(false);
         let mut refs: BTreeMap<ChainId, usize> = BTreeMap::new();
         for s in &summaries {
@@ -346,6 +342,17 @@ impl Store {
                 .map(|n| n as i64)
                 .sum();
         }
+        summaries
+    }
+
+    /// `docker system df -v --format '{{json .}}'`, given the directory sizes `pack` recorded.
+    pub fn disk_usage(
+        &self,
+        dir_sizes: &BTreeMap<String, u64>,
+        data_root: &str,
+        clock: &Clock<'_>,
+    ) -> DiskUsage {
+        let summaries = self.summaries_with_usage();
         let images = summaries
             .iter()
             .map(|s| {
@@ -452,7 +459,7 @@ impl Store {
             zone: &Utc,
         };
         let usage = self.disk_usage(dir_sizes, "", &clock);
-        let summaries = self.summaries(false);
+        let summaries = self.summaries_with_usage();
         let mut layers: BTreeSet<ChainId> = BTreeSet::new();
         for s in &summaries {
             layers.extend(s.image.chain());
@@ -462,24 +469,10 @@ impl Store {
             .filter_map(|c| self.layers.get(c)?.size)
             .map(|n| n as i64)
             .sum();
-        let mut reclaimable = total;
-        let mut active_images = 0;
-        for s in &summaries {
-            let containers = self
-                .containers
-                .values()
-                .filter(|c| c.image.as_ref() == Some(&s.image.id))
-                .count();
-            if containers > 0 {
-                active_images += 1;
-                let shared: i64 = usage
-                    .images
-                    .iter()
-                    .find(|r| r.id == s.image.id.as_str())
-                    .map_or(0, |_| self.shared_size(&summaries, s.image));
-                reclaimable -= s.size - shared;
-            }
-        }
+        // The CLI: what images without containers would free.
+        let in_use = summaries.iter().filter(|s| s.containers > 0);
+        let reclaimable = total - in_use.clone().map(|s| s.size - s.shared_size).sum::<i64>();
+        let active_images = in_use.count();
         let percent = |part: i64, whole: i64| {
             if whole > 0 {
                 format!("{} ({}%)", human_size(part), part * 100 / whole)
@@ -545,22 +538,6 @@ impl Store {
             ),
             row("Build Cache", 0, 0, 0, human_size(0)),
         ]
-    }
-
-    fn shared_size(&self, summaries: &[Summary<'_>], image: &Image) -> i64 {
-        let mut refs: BTreeMap<ChainId, usize> = BTreeMap::new();
-        for s in summaries {
-            for c in s.image.chain() {
-                *refs.entry(c).or_default() += 1;
-            }
-        }
-        image
-            .chain()
-            .iter()
-            .filter(|c| refs[*c] > 1)
-            .filter_map(|c| self.layers.get(c)?.size)
-            .map(|n| n as i64)
-            .sum()
     }
 }
 
