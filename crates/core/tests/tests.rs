@@ -209,3 +209,37 @@ fn images_and_history_match_the_docker_cli() {
         }
     }
 }
+
+/// Corrupt the tar inside a fixture at many places (re-gzipped, so the damage reaches the
+/// parser): every result is an error or a store with findings, never a panic.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn corrupted_snapshots_never_panic() {
+    use std::io::{Read, Write};
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(fixture!("full").snapshot)
+        .read_to_end(&mut tar)
+        .unwrap();
+    let (mut errors, mut loaded) = (0, 0);
+    for i in 0..200 {
+        let mut bad = tar.clone();
+        let at = (i * 7919 + 13) % bad.len();
+        bad[at] = bad[at].wrapping_add(1 + (i % 251) as u8);
+        if i % 5 == 0 {
+            bad.truncate(at);
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bad).unwrap();
+        match Snapshot::from_bytes(&gz.finish().unwrap(), Limits::default()) {
+            Ok(s) => {
+                let _ = storesnap_core::analyze(&s);
+                loaded += 1;
+            }
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                errors += 1;
+            }
+        }
+    }
+    assert!(errors > 0 && loaded > 0, "errors {errors}, loaded {loaded}");
+}
