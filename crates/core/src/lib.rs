@@ -8,6 +8,7 @@ pub mod check;
 pub mod docker;
 pub mod error;
 pub mod finding;
+pub mod graph;
 pub mod id;
 pub mod manifest;
 pub mod redact;

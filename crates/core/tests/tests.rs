@@ -243,3 +243,27 @@ fn corrupted_snapshots_never_panic() {
     }
     assert!(errors > 0 && loaded > 0, "errors {errors}, loaded {loaded}");
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_layer_graph_holds_every_layer_once() {
+    use storesnap_core::graph::{layout, LayerGraph, NodeKind, Spacing};
+    for f in [fixture!("basic"), fixture!("full")] {
+        let (store, findings) = storesnap_core::analyze(&read(f.snapshot));
+        let graph = LayerGraph::new(&store, &findings);
+        assert_eq!(graph.nodes.len(), store.layers.len());
+        // Every image builds on the one imported base layer.
+        assert_eq!(graph.roots.len(), 1);
+        let l = layout(&graph, &Default::default(), Spacing::default());
+        let drawn: usize = l
+            .nodes
+            .iter()
+            .map(|p| match p.kind {
+                NodeKind::Layer(_) => 1,
+                NodeKind::Run { count, .. } => count,
+            })
+            .sum();
+        assert_eq!(drawn, store.layers.len());
+        assert_eq!(l.edges.len(), l.nodes.len() - 1);
+    }
+}

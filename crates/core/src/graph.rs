@@ -1,0 +1,387 @@
+//! The layer forest and its layout, as pure data for the viewer to draw.
+//!
+//! A layer's parent is its parent chain, so layers form a forest rooted at base layers. Images
+//! and containers attach where they point. Long runs of single-child layers that nothing
+//! attaches to can be collapsed into one node. Layout is a tidy top-down tree: depth gives the
+//! row, the order of leaves gives the column. Everything here is geometry; drawing is the
+//! viewer's job.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::finding::{Finding, Severity, Subject};
+use crate::id::{ChainId, ImageId};
+use crate::store::Store;
+
+/// One layer in the forest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerNode {
+    pub chain_id: ChainId,
+    pub parent: Option<ChainId>,
+    pub children: Vec<ChainId>,
+    /// Images whose chain ends here (their top layer).
+    pub images: Vec<ImageId>,
+    /// Containers whose writable layer sits on this layer.
+    pub containers: Vec<String>,
+    /// How many images have this layer in their chain; more than one means shared.
+    pub used_by: usize,
+    pub size: Option<u64>,
+    /// The worst finding about this layer, if any.
+    pub severity: Option<Severity>,
+}
+
+impl LayerNode {
+    pub fn shared(&self) -> bool {
+        self.used_by > 1
+    }
+}
+
+/// The layer forest of a store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LayerGraph {
+    pub nodes: BTreeMap<ChainId, LayerNode>,
+    /// Base layers (and layers whose parent is missing), in chainID order.
+    pub roots: Vec<ChainId>,
+}
+
+impl LayerGraph {
+    /// Builds the forest; `findings` mark the layers they name.
+    pub fn new(store: &Store, findings: &[Finding]) -> LayerGraph {
+        let mut nodes: BTreeMap<ChainId, LayerNode> = store
+            .layers
+            .values()
+            .map(|l| {
+                let node = LayerNode {
+                    chain_id: l.chain_id.clone(),
+                    parent: l.parent.clone().filter(|p| store.layers.contains_key(p)),
+                    children: Vec::new(),
+                    images: Vec::new(),
+                    containers: Vec::new(),
+                    used_by: 0,
+                    size: l.size,
+                    severity: None,
+                };
+                (l.chain_id.clone(), node)
+            })
+            .collect();
+        let edges: Vec<(ChainId, ChainId)> = nodes
+            .values()
+            .filter_map(|n| Some((n.parent.clone()?, n.chain_id.clone())))
+            .collect();
+        for (parent, child) in edges {
+            if let Some(p) = nodes.get_mut(&parent) {
+                p.children.push(child);
+            }
+        }
+        for image in store.images.values() {
+            let chain = image.chain();
+            for c in &chain {
+                if let Some(n) = nodes.get_mut(c) {
+                    n.used_by += 1;
+                }
+            }
+            if let Some(n) = chain.last().and_then(|top| nodes.get_mut(top)) {
+                n.images.push(image.id.clone());
+            }
+        }
+        for m in store.mounts.values() {
+            if let Some(n) = m.parent.as_ref().and_then(|p| nodes.get_mut(p)) {
+                n.containers.push(m.container.clone());
+            }
+        }
+        for f in findings {
+            for s in &f.subjects {
+                if let Subject::Chain(c) = s {
+                    if let Some(n) = nodes.get_mut(c) {
+                        n.severity = n.severity.max(Some(f.severity));
+                    }
+                }
+            }
+        }
+        let roots = nodes
+            .values()
+            .filter(|n| n.parent.is_none())
+            .map(|n| n.chain_id.clone())
+            .collect();
+        LayerGraph { nodes, roots }
+    }
+
+    /// The chain from a base layer to `top`, base first.
+    pub fn lineage(&self, top: &ChainId) -> Vec<ChainId> {
+        let mut out = Vec::new();
+        let mut next = Some(top);
+        while let Some(c) = next {
+            if out.contains(c) {
+                break; // A cycle can only come from hand-edited metadata; stop rather than loop.
+            }
+            out.push(c.clone());
+            next = self.nodes.get(c).and_then(|n| n.parent.as_ref());
+        }
+        out.reverse();
+        out
+    }
+
+    /// A layer nothing attaches to and with exactly one child can fold into a run.
+    fn foldable(&self, c: &ChainId) -> bool {
+        self.nodes.get(c).is_some_and(|n| {
+            n.children.len() == 1
+                && n.images.is_empty()
+                && n.containers.is_empty()
+                && n.severity.is_none()
+        })
+    }
+}
+
+/// What a placed node stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    Layer(ChainId),
+    /// A run of `count` single-child layers, `first` nearest the base.
+    Run {
+        first: ChainId,
+        last: ChainId,
+        count: usize,
+    },
+}
+
+/// A node with its position (the centre), in layout units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub kind: NodeKind,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// The layout of a forest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    pub nodes: Vec<Placed>,
+    /// Edges as indices into `nodes`, parent first.
+    pub edges: Vec<(usize, usize)>,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Spacing of the layout grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spacing {
+    pub column: f64,
+    pub row: f64,
+    /// Runs shorter than this stay expanded.
+    pub min_run: usize,
+}
+
+impl Default for Spacing {
+    fn default() -> Self {
+        Spacing {
+            column: 150.0,
+            row: 70.0,
+            min_run: 3,
+        }
+    }
+}
+
+/// Lays the forest out top-down. Runs of foldable layers at least `min_run` long collapse into
+/// one node unless their first layer is in `expanded`.
+pub fn layout(graph: &LayerGraph, expanded: &BTreeSet<ChainId>, spacing: Spacing) -> Layout {
+    let mut out = Layout::default();
+    let mut next_column = 0usize;
+    let mut max_depth = 0usize;
+    for root in &graph.roots {
+        place(
+            graph,
+            root,
+            None,
+            0,
+            expanded,
+            spacing,
+            &mut out,
+            &mut next_column,
+            &mut max_depth,
+        );
+    }
+    out.width = next_column.max(1) as f64 * spacing.column;
+    out.height = (max_depth + 1) as f64 * spacing.row;
+    out
+}
+
+#[allow(clippy::too_many_arguments)] // A recursive walk with its accumulators.
+fn place(
+    graph: &LayerGraph,
+    start: &ChainId,
+    parent_index: Option<usize>,
+    depth: usize,
+    expanded: &BTreeSet<ChainId>,
+    spacing: Spacing,
+    out: &mut Layout,
+    next_column: &mut usize,
+    max_depth: &mut usize,
+) -> f64 {
+    // Follow a run of foldable layers from `start`.
+    let mut run = vec![start.clone()];
+    if !expanded.contains(start) {
+        while graph.foldable(run.last().expect("run is never empty")) {
+            let only = graph.nodes[run.last().expect("run is never empty")].children[0].clone();
+            if run.contains(&only) {
+                break;
+            }
+            run.push(only);
+        }
+        // The run's last layer is not foldable; it is drawn on its own below the run.
+        run.pop();
+    }
+    let (kind, node_end) = if run.len() >= spacing.min_run {
+        let first = run[0].clone();
+        let last = run[run.len() - 1].clone();
+        let child = graph.nodes[&last].children[0].clone();
+        (
+            NodeKind::Run {
+                first,
+                last,
+                count: run.len(),
+            },
+            Some(child),
+        )
+    } else {
+        (NodeKind::Layer(start.clone()), None)
+    };
+    let index = out.nodes.len();
+    out.nodes.push(Placed {
+        kind,
+        x: 0.0,
+        y: (depth as f64 + 0.5) * spacing.row,
+    });
+    if let Some(p) = parent_index {
+        out.edges.push((p, index));
+    }
+    *max_depth = (*max_depth).max(depth);
+
+    let children: Vec<ChainId> = match node_end {
+        Some(child) => vec![child],
+        None => graph
+            .nodes
+            .get(start)
+            .map(|n| n.children.clone())
+            .unwrap_or_default(),
+    };
+    let x = if children.is_empty() {
+        let x = (*next_column as f64 + 0.5) * spacing.column;
+        *next_column += 1;
+        x
+    } else {
+        let xs: Vec<f64> = children
+            .iter()
+            .map(|c| {
+                place(
+                    graph,
+                    c,
+                    Some(index),
+                    depth + 1,
+                    expanded,
+                    spacing,
+                    out,
+                    next_column,
+                    max_depth,
+                )
+            })
+            .collect();
+        (xs[0] + xs[xs.len() - 1]) / 2.0
+    };
+    out.nodes[index].x = x;
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Layer;
+
+    fn id(n: u32) -> ChainId {
+        ChainId::from_hex(&format!("{n:064x}")).unwrap()
+    }
+
+    /// A forest from (child, parent) pairs.
+    fn graph(edges: &[(u32, Option<u32>)]) -> LayerGraph {
+        let mut store = Store::default();
+        for (c, p) in edges {
+            store.layers.insert(
+                id(*c),
+                Layer {
+                    chain_id: id(*c),
+                    diff_id: None,
+                    parent: p.map(id),
+                    cache_id: None,
+                    size: Some(1),
+                    tar_split: true,
+                    descriptor: None,
+                },
+            );
+        }
+        LayerGraph::new(&store, &[])
+    }
+
+    #[track_caller]
+    fn check(g: &LayerGraph, expanded: &[u32], expected: &[&str]) {
+        let expanded = expanded.iter().map(|n| id(*n)).collect();
+        let l = layout(
+            g,
+            &expanded,
+            Spacing {
+                column: 10.0,
+                row: 10.0,
+                min_run: 3,
+            },
+        );
+        let describe = |p: &Placed| match &p.kind {
+            NodeKind::Layer(c) => format!(
+                "{} @{},{}",
+                u32::from_str_radix(&c.hex()[56..], 16).unwrap(),
+                p.x,
+                p.y
+            ),
+            NodeKind::Run { count, .. } => format!("run{count} @{},{}", p.x, p.y),
+        };
+        let got: Vec<String> = l.nodes.iter().map(describe).collect();
+        assert_eq!(got, expected);
+        assert_eq!(l.edges.len(), l.nodes.len() - g.roots.len());
+    }
+
+    #[test]
+    fn a_fork_centres_the_parent_over_its_children() {
+        let g = graph(&[(1, None), (2, Some(1)), (3, Some(1))]);
+        check(&g, &[], &["1 @10,5", "2 @5,15", "3 @15,15"]);
+    }
+
+    #[test]
+    fn long_single_child_runs_collapse_and_expand() {
+        // 1 → 2 → 3 → 4 → 5, then 5 forks into 6 and 7.
+        let g = graph(&[
+            (1, None),
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, Some(3)),
+            (5, Some(4)),
+            (6, Some(5)),
+            (7, Some(5)),
+        ]);
+        check(&g, &[], &["run4 @10,5", "5 @10,15", "6 @5,25", "7 @15,25"]);
+        check(
+            &g,
+            &[1],
+            &["1 @10,5", "run3 @10,15", "5 @10,25", "6 @5,35", "7 @15,35"],
+        );
+        check(
+            &g,
+            &[1, 2],
+            &[
+                "1 @10,5", "2 @10,15", "3 @10,25", "4 @10,35", "5 @10,45", "6 @5,55", "7 @15,55",
+            ],
+        );
+    }
+
+    #[test]
+    fn separate_trees_sit_side_by_side() {
+        let g = graph(&[(1, None), (2, None), (3, Some(2))]);
+        check(&g, &[], &["1 @5,5", "2 @15,5", "3 @15,15"]);
+        assert_eq!(g.lineage(&id(3)), vec![id(2), id(3)]);
+    }
+}

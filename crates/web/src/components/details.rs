@@ -1,0 +1,146 @@
+//! The details of the selected layer or image.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::state::{Loaded, Selection};
+
+#[derive(Properties, PartialEq)]
+pub struct DetailsProps {
+    pub loaded: Rc<Loaded>,
+    pub selection: Selection,
+    pub on_select: Callback<Selection>,
+}
+
+#[function_component(Details)]
+pub fn details(props: &DetailsProps) -> Html {
+    let l = &props.loaded;
+    let rows: Vec<(&str, String)> = match &props.selection {
+        Selection::None => {
+            return html! { <section class="details" id="details"><p class="muted">{ "Select a layer or an image." }</p></section> }
+        }
+        Selection::Layer(c) => {
+            let Some(layer) = l.store.layers.get(c) else {
+                return html! {};
+            };
+            let users: Vec<String> = l
+                .store
+                .images
+                .values()
+                .filter(|i| i.chain().contains(c))
+                .map(|i| {
+                    i.tags
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| super::short(i.id.as_str()))
+                })
+                .collect();
+            // The history step that made it: in an image whose chain holds it at index k.
+            let step = l.store.images.values().find_map(|i| {
+                let k = i.chain().iter().position(|x| x == c)?;
+                i.config
+                    .as_ref()?
+                    .history
+                    .iter()
+                    .find(|h| h.layer == Some(k))
+                    .map(|h| h.created_by.clone())
+            });
+            vec![
+                ("chainID", c.to_string()),
+                (
+                    "diffID",
+                    layer
+                        .diff_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ),
+                (
+                    "parent",
+                    layer
+                        .parent
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| "(base layer)".into()),
+                ),
+                (
+                    "cache-id",
+                    layer
+                        .cache_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ),
+                (
+                    "size",
+                    layer
+                        .size
+                        .map(|s| storesnap_core::docker::human_size(s as i64))
+                        .unwrap_or_default(),
+                ),
+                (
+                    "tar-split",
+                    if layer.tar_split {
+                        "present"
+                    } else {
+                        "missing"
+                    }
+                    .into(),
+                ),
+                ("used by", users.join(", ")),
+                ("made by", step.unwrap_or_default()),
+            ]
+        }
+        Selection::Image(id) => {
+            let Some(image) = l.store.images.get(id) else {
+                return html! {};
+            };
+            let config = image.config.as_ref();
+            vec![
+                ("image", id.to_string()),
+                ("tags", image.tags.join(", ")),
+                ("digests", image.digests.join(", ")),
+                (
+                    "created",
+                    config.and_then(|c| c.created.clone()).unwrap_or_default(),
+                ),
+                (
+                    "platform",
+                    config
+                        .map(|c| format!("{}/{}", c.os, c.architecture))
+                        .unwrap_or_default(),
+                ),
+                ("layers", image.chain().len().to_string()),
+                (
+                    "size",
+                    storesnap_core::docker::human_size(l.store.image_size(image)),
+                ),
+                (
+                    "parent",
+                    image
+                        .parent
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ),
+                (
+                    "verified",
+                    if image.verified {
+                        "sha256(config) = ID"
+                    } else {
+                        "sha256(config) ≠ ID"
+                    }
+                    .into(),
+                ),
+            ]
+        }
+    };
+    html! {
+        <section class="details" id="details">
+            <dl>
+                { for rows.into_iter().map(|(k, v)| html! { <><dt>{ k }</dt><dd class="mono">{ v }</dd></> }) }
+            </dl>
+        </section>
+    }
+}

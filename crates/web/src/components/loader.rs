@@ -1,0 +1,32 @@
+//! Opening a snapshot: a file picker and the demo.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct LoaderProps {
+    pub on_file: Callback<web_sys::File>,
+    pub on_demo: Callback<()>,
+}
+
+#[function_component(Loader)]
+pub fn loader(props: &LoaderProps) -> Html {
+    let onchange = {
+        let on_file = props.on_file.clone();
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                on_file.emit(file);
+            }
+        })
+    };
+    let on_demo = props.on_demo.reform(|_: MouseEvent| ());
+    html! {
+        <div class="loader">
+            <label class="button">{ "Open snapshot…" }
+                <input type="file" id="file" accept=".gz,.tgz,application/gzip" {onchange} />
+            </label>
+            <button id="demo" onclick={on_demo}>{ "Open the demo" }</button>
+        </div>
+    }
+}

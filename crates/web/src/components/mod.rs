@@ -1,0 +1,14 @@
+//! The viewer's components. Each takes data and callbacks, never the reducer.
+
+pub mod details;
+pub mod findings;
+pub mod graph;
+pub mod images;
+pub mod loader;
+pub mod overview;
+pub mod timeline;
+
+/// `sha256:0123…` → `0123456789ab`.
+pub fn short(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}

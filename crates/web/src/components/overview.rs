@@ -1,0 +1,71 @@
+//! What the snapshot is: host, driver, counts, sizes, redaction, findings by severity.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use storesnap_core::Severity;
+use yew::prelude::*;
+
+use crate::state::Loaded;
+
+#[derive(Properties, PartialEq)]
+pub struct OverviewProps {
+    pub loaded: Rc<Loaded>,
+}
+
+#[function_component(Overview)]
+pub fn overview(props: &OverviewProps) -> Html {
+    let l = &props.loaded;
+    let m = &l.manifest;
+    let summary = l.store.disk_summary(&m.dir_sizes);
+    let images = &summary[0];
+    let count = |s| l.findings.iter().filter(|f| f.severity == s).count();
+    let redacted: usize = m.redacted.iter().map(|r| r.fields.len()).sum();
+    let fields: BTreeMap<&str, String> = BTreeMap::from([
+        (
+            "host",
+            format!("{} ({}/{})", m.host.hostname, m.host.os, m.host.arch),
+        ),
+        ("driver", m.storage_driver.clone()),
+        ("data root", m.data_root.clone()),
+        ("packed", m.created.clone()),
+        (
+            "contents",
+            format!(
+                "{} images, {} layers, {} containers",
+                l.store.images.len(),
+                l.store.layers.len(),
+                l.store.containers.len()
+            ),
+        ),
+        (
+            "image disk use",
+            format!("{} total, {} reclaimable", images.size, images.reclaimable),
+        ),
+        (
+            "redacted",
+            format!(
+                "{redacted} values in {} files{}",
+                m.redacted.len(),
+                if m.image_configs_redacted() {
+                    ", image configs too"
+                } else {
+                    ""
+                }
+            ),
+        ),
+    ]);
+    html! {
+        <section class="overview" id="overview">
+            <h2>{ &l.name }</h2>
+            <dl>
+                { for fields.iter().map(|(k, v)| html! { <><dt>{ *k }</dt><dd>{ v }</dd></> }) }
+            </dl>
+            <p class="severities">
+                <span class="sev error">{ format!("{} errors", count(Severity::Error)) }</span>
+                <span class="sev warning">{ format!("{} warnings", count(Severity::Warning)) }</span>
+                <span class="sev info">{ format!("{} info", count(Severity::Info)) }</span>
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,17 @@
+//! The storesnap viewer: open a snapshot in the browser, see its layer graph, image histories
+//! and findings. Everything runs here, in wasm; nothing leaves the browser.
+//!
+//! State lives in one reducer ([`state`]); components take data and callbacks; geometry comes
+//! from `storesnap_core::graph`, and the components only draw it.
+
+pub mod app;
+pub mod components;
+pub mod state;
+
+/// Mounts the app on the page body.
+pub fn run() {
+    yew::Renderer::<app::App>::new().render();
+}
+
+/// The demo snapshot: packed by the real-engine harness (`scripts/make-fixtures`).
+pub const DEMO: &[u8] = include_bytes!("../../core/tests/data/full/snapshot.tar.gz");
