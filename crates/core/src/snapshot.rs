@@ -207,6 +207,13 @@ fn read_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
             )));
         };
         if count == 1 {
+            if is_docker_save_entry(&path) {
+                return Err(Error::NotASnapshot(
+                    "this is a `docker save` archive (images and their layer contents), not a snapshot of \
+                     the store's metadata: run `storesnap pack` on the Docker host instead"
+                        .into(),
+                ));
+            }
             if path != MANIFEST_PATH {
                 return Err(Error::NotASnapshot(format!(
                     "the first entry is {path:?}, not {MANIFEST_PATH} (is it a tar of something else?)"
@@ -229,6 +236,16 @@ fn read_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
     // is still a damaged file.
     io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| map_io(e, &limits))?;
     Ok(Snapshot { manifest, entries })
+}
+
+/// Entries a `docker save` archive starts with, in any of its layouts (1.10+, OCI, legacy).
+fn is_docker_save_entry(path: &str) -> bool {
+    matches!(
+        path,
+        "manifest.json" | "oci-layout" | "index.json" | "repositories" | "blobs"
+    ) || path.starts_with("blobs/")
+        || path.ends_with("/VERSION")
+        || path.ends_with("/layer.tar")
 }
 
 fn parse_manifest(bytes: &[u8]) -> Result<Manifest> {
@@ -475,7 +492,7 @@ mod tests {
         check_err(
             &gz.finish().unwrap(),
             Limits::default(),
-            "not a storesnap snapshot: the first entry is \"manifest.json\"",
+            "not a storesnap snapshot: this is a `docker save` archive",
         );
     }
 

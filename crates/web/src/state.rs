@@ -7,6 +7,14 @@ use storesnap_core::graph::LayerGraph;
 use storesnap_core::{ChainId, Finding, ImageId, Limits, Manifest, Snapshot, Store};
 use yew::Reducible;
 
+/// What the viewer accepts: snapshots are a few MB even for thousands of layers, and a browser
+/// tab should not inflate gigabytes for a hostile file.
+pub const LIMITS: Limits = Limits {
+    max_decompressed_bytes: 512 << 20,
+    max_entries: 1_000_000,
+    max_entry_bytes: 64 << 20,
+};
+
 /// A loaded snapshot and everything computed from it once.
 #[derive(Debug, PartialEq)]
 pub struct Loaded {
@@ -21,8 +29,7 @@ pub struct Loaded {
 impl Loaded {
     /// Parses and checks a snapshot; the error is a message for the page.
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Loaded, String> {
-        let snapshot =
-            Snapshot::from_bytes(bytes, Limits::default()).map_err(|e| format!("{name}: {e}"))?;
+        let snapshot = Snapshot::from_bytes(bytes, LIMITS).map_err(|e| format!("{name}: {e}"))?;
         let (store, findings) = storesnap_core::analyze(&snapshot);
         let graph = LayerGraph::new(&store, &findings);
         Ok(Loaded {
