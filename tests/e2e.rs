@@ -10,5 +10,7 @@ mod damage;
 mod fixtures;
 /// `storesnap pack`: contents, secrets, determinism, safety on live and hostile roots.
 mod pack;
+/// The viewer built by Trunk, driven in headless Chromium over WebDriver.
+mod viewer;
 /// `images`, `history` and `df` against what the docker CLI printed for the same store.
 mod views;

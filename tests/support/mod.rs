@@ -1,5 +1,7 @@
 //! Shared helpers: the harness stores, running the binary, and looking inside snapshots.
 
+pub mod webdriver;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;

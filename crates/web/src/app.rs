@@ -84,6 +84,10 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |t| state.dispatch(Action::Filter(t)))
     };
+    let on_toggle_all = {
+        let state = state.clone();
+        Callback::from(move |()| state.dispatch(Action::ToggleAllImages))
+    };
 
     html! {
         <div class="app" {ondragover} {ondrop}>
@@ -107,7 +111,7 @@ pub fn app() -> Html {
                     </aside>
                 </div>
                 <Images loaded={loaded.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
-                    on_select={on_select.clone()} {on_filter} />
+                    on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all} />
                 <Findings loaded={loaded.clone()} {on_select} />
             } else {
                 <section class="welcome">

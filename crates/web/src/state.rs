@@ -61,6 +61,8 @@ pub struct State {
     pub expanded: BTreeSet<ChainId>,
     /// The images table's search text (tag or ID prefix).
     pub filter: String,
+    /// Show intermediate images too, like `docker images -a`.
+    pub all_images: bool,
 }
 
 /// Everything that can happen to the state.
@@ -77,6 +79,8 @@ pub enum Action {
     /// Expand or collapse a run of layers.
     Toggle(ChainId),
     Filter(String),
+    /// Show or hide intermediate images in the table.
+    ToggleAllImages,
 }
 
 impl Reducible for State {
@@ -89,6 +93,7 @@ impl Reducible for State {
             selection: self.selection.clone(),
             expanded: self.expanded.clone(),
             filter: self.filter.clone(),
+            all_images: self.all_images,
         };
         match action {
             Action::Load { name, bytes } => match Loaded::parse(&name, &bytes) {
@@ -108,6 +113,7 @@ impl Reducible for State {
                 }
             }
             Action::Filter(text) => next.filter = text,
+            Action::ToggleAllImages => next.all_images = !next.all_images,
         }
         Rc::new(next)
     }

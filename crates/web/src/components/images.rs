@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use storesnap_core::docker::{Clock, Utc};
+use storesnap_core::docker::{Clock, ImageListOptions, Utc};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -15,6 +15,8 @@ pub struct ImagesProps {
     pub selection: Selection,
     pub on_select: Callback<Selection>,
     pub on_filter: Callback<String>,
+    pub all: bool,
+    pub on_toggle_all: Callback<()>,
 }
 
 #[function_component(Images)]
@@ -28,12 +30,30 @@ pub fn images(props: &ImagesProps) -> Html {
     let usage = l
         .store
         .disk_usage(&l.manifest.dir_sizes, &l.manifest.data_root, &clock);
+    // With "all", every image (intermediate ones too), as `docker images -a` lists them; sizes
+    // shared with others are only known for the top-level images `docker system df` counts.
+    let mut rows = usage.images.clone();
+    if props.all {
+        let listed: std::collections::BTreeSet<String> =
+            rows.iter().map(|r| r.id.clone()).collect();
+        let opts = ImageListOptions {
+            all: true,
+            digests: false,
+            no_trunc: true,
+        };
+        rows.extend(
+            l.store
+                .image_rows(opts, &clock)
+                .into_iter()
+                .filter(|r| !listed.contains(&r.id)),
+        );
+    }
     let needle = props
         .filter
         .trim()
         .trim_start_matches("sha256:")
         .to_lowercase();
-    let rows = usage.images.iter().filter(|r| {
+    let rows = rows.iter().filter(|r| {
         needle.is_empty()
             || r.id.trim_start_matches("sha256:").starts_with(&needle)
             || format!("{}:{}", r.repository, r.tag)
@@ -47,6 +67,10 @@ pub fn images(props: &ImagesProps) -> Html {
         <section class="images" id="images">
             <h3>{ "Images" }</h3>
             <input type="search" placeholder="Filter by tag or ID prefix" value={props.filter.clone()} {oninput} />
+            <label class="toggle">
+                <input type="checkbox" id="all-images" checked={props.all} onchange={props.on_toggle_all.reform(|_: Event| ())} />
+                { " all images, intermediate ones too (docker images -a)" }
+            </label>
             <table>
                 <thead><tr>
                     <th>{ "REPOSITORY" }</th><th>{ "TAG" }</th><th>{ "IMAGE ID" }</th><th>{ "CREATED" }</th>

@@ -13,6 +13,15 @@ pub struct TimelineProps {
     pub on_select: Callback<Selection>,
 }
 
+/// `2026-11-23T08:32:32.556448871Z` → `2026-11-23 08:32:32` (the offset is always shown as
+/// written elsewhere; a row only needs the moment).
+pub fn short_time(rfc3339: &str) -> String {
+    rfc3339
+        .get(..19)
+        .map(|t| t.replacen('T', " ", 1))
+        .unwrap_or_else(|| rfc3339.to_owned())
+}
+
 /// `/bin/sh -c #(nop)  ENV A=b` → `ENV A=b`; `/bin/sh -c make` → `RUN make`.
 pub fn clean_command(created_by: &str) -> String {
     let s = created_by.trim();
@@ -57,7 +66,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
         };
         html! {
             <tr {class} data-history-index={i.to_string()} {onclick}>
-                <td class="mono">{ h.created.clone().unwrap_or_default() }</td>
+                <td class="mono nowrap" title={h.created.clone().unwrap_or_default()}>{ short_time(h.created.as_deref().unwrap_or_default()) }</td>
                 <td class="mono">{ clean_command(&h.created_by) }</td>
                 <td>{ size }</td>
             </tr>
