@@ -1,0 +1,49 @@
+//! Measures, asserts nothing about time: parse + all checks of the committed full fixture,
+//! natively and as wasm in a browser, to compare the two. Not part of the test suite; run
+//!   cargo test --release -p storesnap-core --test measure -- --nocapture
+//!   CHROMEDRIVER=/usr/bin/chromedriver cargo test --release -p storesnap-core --target wasm32-unknown-unknown --test measure
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use storesnap_core::{Limits, Snapshot};
+
+const SNAPSHOT: &[u8] = include_bytes!("data/full/snapshot.tar.gz");
+const RUNS: u32 = 300;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn now_ms() -> f64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+#[cfg(target_arch = "wasm32")]
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn parse_and_check() {
+    let start = now_ms();
+    let mut findings = 0;
+    for _ in 0..RUNS {
+        let s = Snapshot::from_bytes(SNAPSHOT, Limits::default()).unwrap();
+        findings += storesnap_core::analyze(&s).1.len();
+    }
+    let per_run = (now_ms() - start) / f64::from(RUNS);
+    let line = format!("parse + checks of the full fixture: {per_run:.3} ms per run ({RUNS} runs, {findings} findings)");
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_test::console_log!("{line}");
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{line}");
+        }
+    }
+}
