@@ -84,6 +84,10 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |t| state.dispatch(Action::Filter(t)))
     };
+    let on_view = {
+        let state = state.clone();
+        Callback::from(move |v| state.dispatch(Action::SetView(v)))
+    };
     let on_toggle_all = {
         let state = state.clone();
         Callback::from(move |()| state.dispatch(Action::ToggleAllImages))
@@ -103,7 +107,8 @@ pub fn app() -> Html {
                 <div class="panes">
                     <section class="graph-pane">
                         <Graph loaded={loaded.clone()} selection={state.selection.clone()}
-                            expanded={state.expanded.clone()} on_select={on_select.clone()} {on_toggle} />
+                            expanded={state.expanded.clone()} on_select={on_select.clone()} {on_toggle}
+                            view={state.view} {on_view} />
                     </section>
                     <aside class="side">
                         <Details loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />

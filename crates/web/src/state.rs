@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use storesnap_core::graph::LayerGraph;
+use storesnap_core::graph::{LayerGraph, View};
 use storesnap_core::{ChainId, Finding, ImageId, Limits, Manifest, Snapshot, Store};
 use yew::Reducible;
 
@@ -63,6 +63,8 @@ pub struct State {
     pub filter: String,
     /// Show intermediate images too, like `docker images -a`.
     pub all_images: bool,
+    /// The graph's visible area; `None` is the initial view of the layout.
+    pub view: Option<View>,
 }
 
 /// Everything that can happen to the state.
@@ -81,6 +83,8 @@ pub enum Action {
     Filter(String),
     /// Show or hide intermediate images in the table.
     ToggleAllImages,
+    /// Pan or zoom the graph; `None` goes back to the initial view.
+    SetView(Option<View>),
 }
 
 impl Reducible for State {
@@ -94,6 +98,7 @@ impl Reducible for State {
             expanded: self.expanded.clone(),
             filter: self.filter.clone(),
             all_images: self.all_images,
+            view: self.view,
         };
         match action {
             Action::Load { name, bytes } => match Loaded::parse(&name, &bytes) {
@@ -108,12 +113,15 @@ impl Reducible for State {
             Action::Failed(message) => next.error = Some(message),
             Action::Select(selection) => next.selection = selection,
             Action::Toggle(first) => {
+                // Expanding changes the layout under the view: start from its initial view.
+                next.view = None;
                 if !next.expanded.remove(&first) {
                     next.expanded.insert(first);
                 }
             }
             Action::Filter(text) => next.filter = text,
             Action::ToggleAllImages => next.all_images = !next.all_images,
+            Action::SetView(view) => next.view = view,
         }
         Rc::new(next)
     }

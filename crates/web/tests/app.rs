@@ -99,6 +99,42 @@ async fn demo_graph_details_and_timeline() {
     assert!(text_of(&root, "#details").contains(&chain));
     assert_eq!(query_all(&root, ".node.selected").len(), 1);
 
+    // Zooming in narrows the viewBox; Fit shows at least as much as the first view.
+    let svg = &query_all(&root, "#graph")[0];
+    let span = |svg: &Element| -> f64 {
+        svg.get_attribute("viewBox")
+            .unwrap()
+            .split(' ')
+            .nth(2)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let first = span(svg);
+    click(&query_all(&root, "#zoom-in")[0]);
+    settle().await;
+    assert!(span(svg) < first, "zoom in: {} -> {}", first, span(svg));
+    click(&query_all(&root, "#zoom-fit")[0]);
+    settle().await;
+    assert!(span(svg) >= first, "fit shows everything");
+
+    // The arrow keys move the selection through the graph.
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("ArrowDown");
+    init.set_bubbles(true);
+    svg.dispatch_event(
+        &web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap(),
+    )
+    .unwrap();
+    settle().await;
+    let selected = query_all(&root, ".node.selected");
+    assert_eq!(selected.len(), 1);
+    assert_ne!(
+        selected[0].get_attribute("data-chain-id").unwrap(),
+        chain,
+        "ArrowDown moved the selection"
+    );
+
     // The findings panel lists every finding.
     assert_eq!(
         query_all(&root, "[data-finding-code]").len(),

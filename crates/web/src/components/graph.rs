@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use storesnap_core::graph::{layout, NodeKind, Spacing};
+use storesnap_core::graph::{layout, step, Direction, NodeKind, Spacing, View};
 use storesnap_core::{ChainId, Severity};
 use yew::prelude::*;
 
@@ -18,7 +18,15 @@ pub struct GraphProps {
     pub expanded: BTreeSet<ChainId>,
     pub on_select: Callback<Selection>,
     pub on_toggle: Callback<ChainId>,
+    /// The visible area; `None` for the layout's initial view.
+    pub view: Option<View>,
+    pub on_view: Callback<Option<View>>,
 }
+
+/// The pane size the initial view is computed for; the SVG scales to the real one.
+const PANE: (f64, f64) = (1000.0, 560.0);
+/// Below this scale the initial view shows actual size around the root instead of everything.
+const MIN_FIT_SCALE: f64 = 0.55;
 
 const NODE_W: f64 = 140.0;
 /// Image labels shown beside a node before "+N more".
@@ -37,6 +45,110 @@ pub fn graph(props: &GraphProps) -> Html {
             ..Spacing::default()
         },
     );
+    let view = props
+        .view
+        .unwrap_or_else(|| View::initial(&placed, PANE.0, PANE.1, MIN_FIT_SCALE));
+    let svg_ref = use_node_ref();
+    let drag = use_mut_ref(|| None::<(f64, f64)>);
+    // The pane's size on screen, to turn pixels into layout units.
+    let pane = {
+        let svg_ref = svg_ref.clone();
+        move || {
+            svg_ref
+                .cast::<web_sys::Element>()
+                .map(|e| {
+                    let r = e.get_bounding_client_rect();
+                    (r.left(), r.top(), r.width(), r.height())
+                })
+                .unwrap_or((0.0, 0.0, PANE.0, PANE.1))
+        }
+    };
+    let onwheel = {
+        let (on_view, pane) = (props.on_view.clone(), pane.clone());
+        Callback::from(move |e: WheelEvent| {
+            e.prevent_default();
+            let (left, top, w, h) = pane();
+            let (cx, cy) = view.to_layout(
+                f64::from(e.client_x()) - left,
+                f64::from(e.client_y()) - top,
+                w,
+                h,
+            );
+            let factor = if e.delta_y() < 0.0 { 1.0 / 1.25 } else { 1.25 };
+            on_view.emit(Some(view.zoom(factor, cx, cy)));
+        })
+    };
+    let onmousedown = {
+        let drag = drag.clone();
+        Callback::from(move |e: MouseEvent| {
+            *drag.borrow_mut() = Some((f64::from(e.client_x()), f64::from(e.client_y())))
+        })
+    };
+    let onmousemove = {
+        let (drag, on_view, pane) = (drag.clone(), props.on_view.clone(), pane.clone());
+        Callback::from(move |e: MouseEvent| {
+            let Some((x0, y0)) = *drag.borrow() else {
+                return;
+            };
+            if e.buttons() & 1 == 0 {
+                return;
+            }
+            let (x, y) = (f64::from(e.client_x()), f64::from(e.client_y()));
+            let (_, _, w, h) = pane();
+            let k = view.units_per_pixel(w, h);
+            on_view.emit(Some(view.pan((x0 - x) * k, (y0 - y) * k)));
+            *drag.borrow_mut() = Some((x, y));
+        })
+    };
+    let onmouseup = {
+        let drag = drag.clone();
+        Callback::from(move |_: MouseEvent| *drag.borrow_mut() = None)
+    };
+    let onkeydown = {
+        let (on_select, selection, placed) = (
+            props.on_select.clone(),
+            props.selection.clone(),
+            placed.clone(),
+        );
+        Callback::from(move |e: KeyboardEvent| {
+            let direction = match e.key().as_str() {
+                "ArrowUp" => Direction::Up,
+                "ArrowDown" => Direction::Down,
+                "ArrowLeft" => Direction::Left,
+                "ArrowRight" => Direction::Right,
+                _ => return,
+            };
+            e.prevent_default();
+            let next = match &selection {
+                Selection::Layer(c) => step(&placed, c, direction),
+                // With nothing selected, the keys start at the first layer.
+                _ => placed.nodes.iter().find_map(|p| match &p.kind {
+                    NodeKind::Layer(c) => Some(c.clone()),
+                    _ => None,
+                }),
+            };
+            if let Some(c) = next {
+                on_select.emit(Selection::Layer(c));
+            }
+        })
+    };
+    let zoom_by = |factor: f64| {
+        let on_view = props.on_view.clone();
+        Callback::from(move |_: MouseEvent| {
+            on_view.emit(Some(view.zoom(
+                factor,
+                view.x + view.w / 2.0,
+                view.y + view.h / 2.0,
+            )))
+        })
+    };
+    // Everything, however small.
+    let fit = {
+        let (on_view, placed) = (props.on_view.clone(), placed.clone());
+        Callback::from(move |_: MouseEvent| {
+            on_view.emit(Some(View::initial(&placed, PANE.0, PANE.1, 0.0)))
+        })
+    };
     // Selecting an image lights up its whole chain; selecting a layer, its lineage.
     let highlighted: BTreeSet<ChainId> = match &props.selection {
         Selection::Image(id) => l
@@ -118,11 +230,20 @@ pub fn graph(props: &GraphProps) -> Html {
             }
         }
     });
-    let view_box = format!("0 0 {} {}", placed.width + 160.0, placed.height + 20.0);
     html! {
-        <svg class="graph" id="graph" viewBox={view_box} width={(placed.width + 160.0).to_string()} height={(placed.height + 20.0).to_string()}>
-            { for edges }
-            { for nodes }
-        </svg>
+        <div class="graph-wrap">
+            <div class="graph-tools">
+                <button id="zoom-in" title="Zoom in" onclick={zoom_by(1.0 / 1.25)}>{ "+" }</button>
+                <button id="zoom-out" title="Zoom out" onclick={zoom_by(1.25)}>{ "−" }</button>
+                <button id="zoom-fit" title="Show the whole graph" onclick={fit}>{ "Fit" }</button>
+                <span class="muted">{ "wheel to zoom, drag to pan, arrow keys to move" }</span>
+            </div>
+            <svg class="graph" id="graph" ref={svg_ref} tabindex="0" viewBox={view.view_box()}
+                preserveAspectRatio="xMinYMin meet" {onwheel} {onmousedown} {onmousemove}
+                onmouseup={onmouseup.clone()} onmouseleave={onmouseup} {onkeydown}>
+                { for edges }
+                { for nodes }
+            </svg>
+        </div>
     }
 }
