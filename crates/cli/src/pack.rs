@@ -19,7 +19,7 @@ use storesnap_core::docker::human_size;
 use storesnap_core::manifest::{
     Counts, Host, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
 };
-use storesnap_core::redact::Redactor;
+use storesnap_core::redact::{Redaction, Redactor};
 use storesnap_core::time::{parse_rfc3339_utc, UtcTime};
 use storesnap_core::{Entry, ImageId, Snapshot};
 
@@ -612,15 +612,7 @@ impl Walker<'_> {
                     self.redactor.host_config(rel, &bytes)
                 };
                 match redacted {
-                    Ok(r) => {
-                        if !r.fields.is_empty() {
-                            self.redacted.push(Redacted {
-                                path: rel.to_owned(),
-                                fields: r.fields,
-                            });
-                        }
-                        r.bytes
-                    }
+                    Ok(r) => self.record_redaction(rel, r),
                     Err(e) => {
                         // Unparseable means unredactable: leaving it out is the only safe choice.
                         self.warnings.push(format!(
@@ -642,6 +634,17 @@ impl Walker<'_> {
         Ok(())
     }
 
+    /// Notes in the manifest which fields of `rel` were redacted; returns the redacted bytes.
+    fn record_redaction(&mut self, rel: &str, r: Redaction) -> Vec<u8> {
+        if !r.fields.is_empty() {
+            self.redacted.push(Redacted {
+                path: rel.to_owned(),
+                fields: r.fields,
+            });
+        }
+        r.bytes
+    }
+
     fn redact_image(&mut self, rel: &str, bytes: Vec<u8>) -> Vec<u8> {
         let name = rel.rsplit('/').next().unwrap_or_default();
         let Ok(image) = ImageId::from_hex(name) else {
@@ -653,15 +656,7 @@ impl Walker<'_> {
             matched_before_redaction: matched,
         });
         match self.redactor.image_config(rel, &bytes) {
-            Ok(r) => {
-                if !r.fields.is_empty() {
-                    self.redacted.push(Redacted {
-                        path: rel.to_owned(),
-                        fields: r.fields,
-                    });
-                }
-                r.bytes
-            }
+            Ok(r) => self.record_redaction(rel, r),
             Err(e) => {
                 // An image config that is not JSON holds no readable secret; keep it for the checks.
                 self.warnings.push(format!(
