@@ -38,7 +38,8 @@ fn the_viewer_shows_a_packed_store() {
     );
 
     let browser = Browser::start();
-    browser.goto(&serve(dist));
+    let site = serve(dist.clone());
+    browser.goto(&site);
     let input = browser.wait_for("input[type=file]").remove(0);
     browser.send_keys(&input, snapshot.to_str().unwrap());
     browser.wait_for("[data-chain-id]");
@@ -87,5 +88,18 @@ fn the_viewer_shows_a_packed_store() {
     assert!(
         std::fs::metadata(&shot).unwrap().len() > 10_000,
         "the screenshot is not blank"
+    );
+    // A link to a snapshot: `#url=` fetches it (the query string makes it a real navigation).
+    std::fs::copy(&snapshot, dist.join("linked.tar.gz")).unwrap();
+    browser.goto(&format!("{site}?linked#url=linked.tar.gz"));
+    browser.wait_for("[data-chain-id]");
+    let heading = browser.wait_for("#overview h2").remove(0);
+    assert_eq!(browser.text(&heading), "linked.tar.gz");
+    browser.goto(&format!("{site}?missing#url=missing.tar.gz"));
+    let error = browser.wait_for("#error").remove(0);
+    let message = browser.text(&error);
+    assert!(
+        message.contains("could not fetch missing.tar.gz: HTTP 404"),
+        "{message}"
     );
 }

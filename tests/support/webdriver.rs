@@ -168,6 +168,13 @@ impl Browser {
             .to_owned()
     }
 
+    pub fn text(&self, element: &str) -> String {
+        self.call("GET", &format!("/element/{element}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub fn click(&self, element: &str) {
         self.post(&format!("/element/{element}/click"), json!({}));
     }

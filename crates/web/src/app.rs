@@ -27,6 +27,36 @@ pub fn read_file(
     tasks.borrow_mut().push(task);
 }
 
+/// Fetches a snapshot the user linked to with `#url=…`: the only request the viewer makes
+/// after it has loaded, and only because the link asked for it.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or("no window")?;
+    let fail = |e: wasm_bindgen::JsValue| {
+        format!(
+            "could not fetch {url}: {}",
+            e.as_string().unwrap_or_else(|| format!("{e:?}"))
+        )
+    };
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(fail)?;
+    if !response.ok() {
+        return Err(format!(
+            "could not fetch {url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(fail)?)
+        .await
+        .map_err(fail)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(State::default);
@@ -46,15 +76,27 @@ pub fn app() -> Html {
             })
         })
     };
-    // `#demo` in the URL opens the demo, so a link can show the viewer with data in it.
+    // A link can open the viewer with data in it: `#demo`, or `#url=<address of a snapshot>`.
     {
-        let on_demo = on_demo.clone();
+        let (on_demo, state) = (on_demo.clone(), state.clone());
         use_effect_with((), move |_| {
             let hash = web_sys::window()
                 .and_then(|w| w.location().hash().ok())
                 .unwrap_or_default();
             if hash == "#demo" {
                 on_demo.emit(());
+            } else if let Some(url) = hash.strip_prefix("#url=") {
+                let url = js_sys::decode_uri_component(url)
+                    .ok()
+                    .and_then(|u| u.as_string())
+                    .unwrap_or_else(|| url.to_owned());
+                state.dispatch(Action::Fetching(url.clone()));
+                wasm_bindgen_futures::spawn_local(async move {
+                    match fetch_bytes(&url).await {
+                        Ok(bytes) => state.dispatch(Action::Load { name: url, bytes }),
+                        Err(message) => state.dispatch(Action::Failed(message)),
+                    }
+                });
             }
         });
     }
@@ -99,6 +141,9 @@ pub fn app() -> Html {
                 <h1>{ "storesnap" }</h1>
                 <Loader {on_file} {on_demo} />
             </header>
+            if let Some(url) = &state.fetching {
+                <p class="muted" id="fetching">{ format!("Fetching {url}…") }</p>
+            }
             if let Some(error) = &state.error {
                 <p class="error" role="alert" id="error">{ error }</p>
             }

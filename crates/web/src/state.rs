@@ -65,6 +65,8 @@ pub struct State {
     pub all_images: bool,
     /// The graph's visible area; `None` is the initial view of the layout.
     pub view: Option<View>,
+    /// A `#url=` snapshot being fetched.
+    pub fetching: Option<String>,
 }
 
 /// Everything that can happen to the state.
@@ -75,8 +77,10 @@ pub enum Action {
         name: String,
         bytes: Vec<u8>,
     },
-    /// Reading the file failed before parsing.
+    /// Reading or fetching the file failed before parsing.
     Failed(String),
+    /// A `#url=` fetch started.
+    Fetching(String),
     Select(Selection),
     /// Expand or collapse a run of layers.
     Toggle(ChainId),
@@ -99,6 +103,7 @@ impl Reducible for State {
             filter: self.filter.clone(),
             all_images: self.all_images,
             view: self.view,
+            fetching: None,
         };
         match action {
             Action::Load { name, bytes } => match Loaded::parse(&name, &bytes) {
@@ -111,6 +116,7 @@ impl Reducible for State {
                 Err(message) => next.error = Some(message),
             },
             Action::Failed(message) => next.error = Some(message),
+            Action::Fetching(url) => next.fetching = Some(url),
             Action::Select(selection) => next.selection = selection,
             Action::Toggle(first) => {
                 // Expanding changes the layout under the view: start from its initial view.
