@@ -252,9 +252,8 @@ pub fn check(store: &Store) -> Vec<Finding> {
     }
 
     let mut used: BTreeSet<&ChainId> = BTreeSet::new();
-    let chains: Vec<Vec<ChainId>> = store.images.values().map(|i| i.chain()).collect();
-    for chain in &chains {
-        used.extend(chain.iter());
+    for image in store.images.values() {
+        used.extend(image.chain());
     }
     for m in store.mounts.values() {
         let mut next = m.parent.as_ref();
@@ -470,6 +469,7 @@ mod tests {
             built_locally: false,
             tags: vec![],
             digests: vec![],
+            chain: Default::default(),
         };
         let mut store = Store {
             driver: "vfs".into(),
@@ -490,7 +490,7 @@ mod tests {
                     descriptor: None,
                 },
             );
-            parent = Some(chain);
+            parent = Some(chain.clone());
         }
         store.images.insert(id, image);
         store

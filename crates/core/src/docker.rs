@@ -324,7 +324,7 @@ impl Store {
         let mut refs: BTreeMap<ChainId, usize> = BTreeMap::new();
         for s in &summaries {
             for c in s.image.chain() {
-                *refs.entry(c).or_default() += 1;
+                *refs.entry(c.clone()).or_default() += 1;
             }
         }
         for s in summaries.iter_mut() {
@@ -462,7 +462,7 @@ impl Store {
         let summaries = self.summaries_with_usage();
         let mut layers: BTreeSet<ChainId> = BTreeSet::new();
         for s in &summaries {
-            layers.extend(s.image.chain());
+            layers.extend(s.image.chain().iter().cloned());
         }
         let total: i64 = layers
             .iter()

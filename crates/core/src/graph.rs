@@ -74,7 +74,7 @@ impl LayerGraph {
         }
         for image in store.images.values() {
             let chain = image.chain();
-            for c in &chain {
+            for c in chain {
                 if let Some(n) = nodes.get_mut(c) {
                     n.used_by += 1;
                 }

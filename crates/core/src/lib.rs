@@ -21,5 +21,5 @@ pub use error::{Error, Result};
 pub use finding::{Code, Finding, Severity, Subject};
 pub use id::{chain_id, CacheId, ChainId, DiffId, Digest, ImageId};
 pub use manifest::Manifest;
-pub use snapshot::{Entry, Limits, Snapshot, SnapshotWriter};
+pub use snapshot::{Entry, Limits, Progress, SlicedReader, Snapshot, SnapshotWriter};
 pub use store::Store;

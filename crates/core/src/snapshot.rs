@@ -91,6 +91,119 @@ impl Snapshot {
     }
 }
 
+/// Reads a snapshot held in memory a slice at a time, so a caller on a UI thread can yield
+/// between slices and show progress. Same result and the same limits as [`Snapshot::from_bytes`].
+///
+/// Only inflating is sliced: it is the step whose cost a hostile file controls (a few hundred
+/// KB can claim gigabytes). Parsing the inflated tar is bounded by the same caps and is fast.
+pub struct SlicedReader {
+    input: Vec<u8>,
+    pos: usize,
+    decoder: flate2::write::GzDecoder<CappedVec>,
+    limits: Limits,
+}
+
+/// How far a [`SlicedReader`] has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Compressed bytes consumed so far, out of `total`.
+    pub read: u64,
+    pub total: u64,
+    /// Bytes inflated so far.
+    pub inflated: u64,
+}
+
+impl SlicedReader {
+    /// Checks the file's magic; the errors for an empty or non-gzip file come from here.
+    pub fn new(input: Vec<u8>, limits: Limits) -> Result<SlicedReader> {
+        let mut head = &input[..];
+        let magic = peek(&mut head, 2)?;
+        if magic.is_empty() {
+            return Err(Error::NotASnapshot("the file is empty".into()));
+        }
+        if magic != [0x1f, 0x8b] {
+            return Err(Error::NotASnapshot(describe_non_gzip(&mut head)?));
+        }
+        let sink = CappedVec {
+            bytes: Vec::new(),
+            left: limits.max_decompressed_bytes,
+        };
+        Ok(SlicedReader {
+            input,
+            pos: 0,
+            decoder: flate2::write::GzDecoder::new(sink),
+            limits,
+        })
+    }
+
+    /// Inflates up to `max_input` more compressed bytes; returns `true` once all are consumed.
+    pub fn step(&mut self, max_input: usize) -> Result<bool> {
+        let end = self.input.len().min(self.pos + max_input.max(1));
+        while self.pos < end {
+            let n = self
+                .decoder
+                .write(&self.input[self.pos..end])
+                .map_err(|e| map_io(e, &self.limits))?;
+            if n == 0 {
+                // The gzip member and its trailer are complete: what follows is ignored, as the
+                // streaming reader does.
+                self.pos = self.input.len();
+                break;
+            }
+            self.pos += n;
+        }
+        Ok(self.pos >= self.input.len())
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            read: self.pos as u64,
+            total: self.input.len() as u64,
+            inflated: self.decoder.get_ref().bytes.len() as u64,
+        }
+    }
+
+    /// Inflates whatever is left, checks the gzip trailer and parses the tar.
+    pub fn finish(mut self) -> Result<Snapshot> {
+        while !self.step(usize::MAX / 2)? {}
+        let complete = self.decoder.header().is_some();
+        let limits = self.limits;
+        let tar = self.decoder.finish().map_err(|e| {
+            if e.get_ref().is_some_and(|inner| inner.is::<LimitHit>()) {
+                map_io(e, &limits)
+            } else if complete {
+                Error::Format(format!(
+                    "the file is truncated or its gzip check failed ({e})"
+                ))
+            } else {
+                Error::Format("the file is truncated".into())
+            }
+        })?;
+        read_tar(&tar.bytes[..], self.limits)
+    }
+}
+
+/// A `Vec` sink that refuses to grow past the decompression cap.
+struct CappedVec {
+    bytes: Vec<u8>,
+    left: u64,
+}
+
+impl Write for CappedVec {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(io::Error::other(LimitHit("decompressed size")));
+        }
+        self.left -= buf.len() as u64;
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn peek<R: io::BufRead>(r: &mut R, n: usize) -> io::Result<Vec<u8>> {
     let buf = r.fill_buf()?;
     Ok(buf[..buf.len().min(n)].to_vec())
@@ -411,10 +524,40 @@ mod tests {
 
     #[track_caller]
     fn check_err(input: &[u8], limits: Limits, expected_start: &str) {
-        let err = Snapshot::from_bytes(input, limits).unwrap_err().to_string();
-        assert!(
-            err.starts_with(expected_start),
-            "got {err:?}, wanted {expected_start:?}…"
+        let streamed = Snapshot::from_bytes(input, limits).unwrap_err().to_string();
+        let sliced = sliced(input, limits).unwrap_err().to_string();
+        for err in [streamed, sliced] {
+            assert!(
+                err.starts_with(expected_start),
+                "got {err:?}, wanted {expected_start:?}…"
+            );
+        }
+    }
+
+    /// Reads through [`SlicedReader`] in small, odd-sized slices.
+    fn sliced(input: &[u8], limits: Limits) -> Result<Snapshot> {
+        let mut reader = SlicedReader::new(input.to_vec(), limits)?;
+        let mut last = reader.progress();
+        assert_eq!(last.total, input.len() as u64);
+        while !reader.step(997)? {
+            let now = reader.progress();
+            assert!(now.read > last.read, "no progress: {now:?}");
+            last = now;
+        }
+        reader.finish()
+    }
+
+    #[test]
+    fn sliced_reading_gives_the_same_snapshot() {
+        let s = sample();
+        assert_eq!(sliced(&bytes(&s), Limits::default()).unwrap(), s);
+        // Bytes after the gzip member are ignored by both readers.
+        let mut trailing = bytes(&s);
+        trailing.extend_from_slice(b"junk");
+        assert_eq!(sliced(&trailing, Limits::default()).unwrap(), s);
+        assert_eq!(
+            Snapshot::from_bytes(&trailing, Limits::default()).unwrap(),
+            s
         );
     }
 
@@ -440,6 +583,7 @@ mod tests {
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0xff;
         assert!(Snapshot::from_bytes(&flipped, Limits::default()).is_err());
+        assert!(sliced(&flipped, Limits::default()).is_err());
         let tiny = Limits {
             max_decompressed_bytes: 4096,
             ..Limits::default()
@@ -472,6 +616,12 @@ mod tests {
         // A zero-filled tar is an empty archive, so this ends either at the cap or as "empty".
         let err = Snapshot::from_bytes(&bomb, limits).unwrap_err().to_string();
         assert!(err.contains("limit") || err.contains("empty"), "{err}");
+        // Sliced reading inflates before it parses, so it always stops at the cap.
+        let err = sliced(&bomb, limits).unwrap_err().to_string();
+        assert!(
+            err.starts_with("snapshot exceeds a limit: more than 8388608 bytes"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! with what could be read. Cross-object checks live in [`crate::check`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -51,28 +52,33 @@ pub struct Image {
     pub tags: Vec<String>,
     /// `repo@sha256:…` references to it.
     pub digests: Vec<String>,
+    /// [`Image::chain`], computed on first use: checks, views and every render of the viewer ask
+    /// for it, and it costs one sha256 per layer. `config` is not changed after loading.
+    pub(crate) chain: OnceLock<Vec<ChainId>>,
 }
 
 impl Image {
     /// The chainID of every prefix of the image's diff_ids, base first.
-    pub fn chain(&self) -> Vec<ChainId> {
-        let Some(config) = &self.config else {
-            return Vec::new();
-        };
-        let mut out: Vec<ChainId> = Vec::with_capacity(config.diff_ids.len());
-        for diff in &config.diff_ids {
-            let next = match out.last() {
-                None => ChainId::from(diff.digest().clone()),
-                Some(parent) => parent.child(diff),
+    pub fn chain(&self) -> &[ChainId] {
+        self.chain.get_or_init(|| {
+            let Some(config) = &self.config else {
+                return Vec::new();
             };
-            out.push(next);
-        }
-        out
+            let mut out: Vec<ChainId> = Vec::with_capacity(config.diff_ids.len());
+            for diff in &config.diff_ids {
+                let next = match out.last() {
+                    None => ChainId::from(diff.digest().clone()),
+                    Some(parent) => parent.child(diff),
+                };
+                out.push(next);
+            }
+            out
+        })
     }
 
     /// The top layer's chainID; `None` for an image with no layers.
     pub fn top_layer(&self) -> Option<ChainId> {
-        self.chain().pop()
+        self.chain().last().cloned()
     }
 }
 
@@ -535,6 +541,7 @@ impl Loader<'_> {
                     built_locally,
                     tags: Vec::new(),
                     digests: Vec::new(),
+                    chain: OnceLock::new(),
                 },
             );
         }

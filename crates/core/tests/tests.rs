@@ -63,7 +63,16 @@ impl Fixture {
 }
 
 fn read(bytes: &[u8]) -> Snapshot {
-    Snapshot::from_bytes(bytes, Limits::default()).unwrap()
+    let streamed = Snapshot::from_bytes(bytes, Limits::default()).unwrap();
+    assert_eq!(sliced(bytes).unwrap(), streamed);
+    streamed
+}
+
+/// The viewer's way to read: inflate in slices, then parse.
+fn sliced(bytes: &[u8]) -> storesnap_core::Result<Snapshot> {
+    let mut reader = storesnap_core::SlicedReader::new(bytes.to_vec(), Limits::default())?;
+    while !reader.step(4096)? {}
+    reader.finish()
 }
 
 #[track_caller]
@@ -117,6 +126,7 @@ fn truncated_fixture_is_an_error_not_a_panic() {
             Snapshot::from_bytes(&bytes[..cut], Limits::default()).is_err(),
             "cut at {cut}"
         );
+        assert!(sliced(&bytes[..cut]).is_err(), "cut at {cut}, sliced");
     }
 }
 
@@ -230,7 +240,15 @@ fn corrupted_snapshots_never_panic() {
         }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&bad).unwrap();
-        match Snapshot::from_bytes(&gz.finish().unwrap(), Limits::default()) {
+        let file = gz.finish().unwrap();
+        let streamed = Snapshot::from_bytes(&file, Limits::default());
+        // Both readers agree on every input, damaged or not.
+        match (&streamed, sliced(&file)) {
+            (Ok(a), Ok(b)) => assert_eq!(a, &b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("readers disagree at {i}: {a:?} vs {b:?}"),
+        }
+        match streamed {
             Ok(s) => {
                 let _ = storesnap_core::analyze(&s);
                 loaded += 1;

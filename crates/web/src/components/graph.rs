@@ -155,7 +155,7 @@ pub fn graph(props: &GraphProps) -> Html {
             .store
             .images
             .get(id)
-            .map(|i| i.chain().into_iter().collect())
+            .map(|i| i.chain().iter().cloned().collect())
             .unwrap_or_default(),
         Selection::Layer(c) => l.graph.lineage(c).into_iter().collect(),
         Selection::None => BTreeSet::new(),
