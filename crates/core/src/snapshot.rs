@@ -125,8 +125,8 @@ impl SlicedReader {
             return Err(Error::NotASnapshot(describe_non_gzip(&mut head)?));
         }
         let sink = CappedVec {
-            bytes: Vec::new(),
             left: limits.max_decompressed_bytes,
+            ..CappedVec::default()
         };
         Ok(SlicedReader {
             input,
@@ -136,10 +136,14 @@ impl SlicedReader {
         })
     }
 
-    /// Inflates up to `max_input` more compressed bytes; returns `true` once all are consumed.
-    pub fn step(&mut self, max_input: usize) -> Result<bool> {
-        let end = self.input.len().min(self.pos + max_input.max(1));
-        while self.pos < end {
+    /// Does about `work` bytes of work, counting both compressed bytes read and bytes inflated
+    /// (a bomb's few KB of input can be many MB of output); returns `true` once all input is read.
+    pub fn step(&mut self, work: usize) -> Result<bool> {
+        let work = work.max(1) as u64;
+        let start = self.work_done();
+        while self.pos < self.input.len() && self.work_done() - start < work {
+            // Small writes: each produces at most one buffer of output, so the budget holds.
+            let end = self.input.len().min(self.pos + 8192);
             let n = self
                 .decoder
                 .write(&self.input[self.pos..end])
@@ -155,17 +159,21 @@ impl SlicedReader {
         Ok(self.pos >= self.input.len())
     }
 
+    fn work_done(&self) -> u64 {
+        self.pos as u64 + self.decoder.get_ref().len
+    }
+
     pub fn progress(&self) -> Progress {
         Progress {
             read: self.pos as u64,
             total: self.input.len() as u64,
-            inflated: self.decoder.get_ref().bytes.len() as u64,
+            inflated: self.decoder.get_ref().len,
         }
     }
 
     /// Inflates whatever is left, checks the gzip trailer and parses the tar.
     pub fn finish(mut self) -> Result<Snapshot> {
-        while !self.step(usize::MAX / 2)? {}
+        while !self.step(usize::MAX)? {}
         let complete = self.decoder.header().is_some();
         let limits = self.limits;
         let tar = self.decoder.finish().map_err(|e| {
@@ -179,15 +187,25 @@ impl SlicedReader {
                 Error::Format("the file is truncated".into())
             }
         })?;
-        read_tar(&tar.bytes[..], self.limits)
+        let reader = ChunkReader {
+            chunks: &tar.chunks,
+            at: 0,
+        };
+        read_tar(reader, self.limits)
     }
 }
 
-/// A `Vec` sink that refuses to grow past the decompression cap.
+/// A sink that refuses to grow past the decompression cap. It keeps 1 MiB chunks rather than
+/// one `Vec`: doubling a `Vec` of hundreds of MB copies it all in one go, a stall the page
+/// would feel.
+#[derive(Default)]
 struct CappedVec {
-    bytes: Vec<u8>,
+    chunks: Vec<Vec<u8>>,
+    len: u64,
     left: u64,
 }
+
+const CHUNK: usize = 1 << 20;
 
 impl Write for CappedVec {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -195,12 +213,45 @@ impl Write for CappedVec {
             return Err(io::Error::other(LimitHit("decompressed size")));
         }
         self.left -= buf.len() as u64;
-        self.bytes.extend_from_slice(buf);
+        self.len += buf.len() as u64;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            match self.chunks.last_mut() {
+                Some(chunk) if chunk.len() < CHUNK => {
+                    let n = rest.len().min(CHUNK - chunk.len());
+                    chunk.extend_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                }
+                _ => self.chunks.push(Vec::with_capacity(CHUNK)),
+            }
+        }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// Reads the chunks of a [`CappedVec`] back in order.
+struct ChunkReader<'a> {
+    chunks: &'a [Vec<u8>],
+    at: usize,
+}
+
+impl Read for ChunkReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some((first, rest)) = self.chunks.split_first() {
+            if self.at < first.len() {
+                let n = buf.len().min(first.len() - self.at);
+                buf[..n].copy_from_slice(&first[self.at..self.at + n]);
+                self.at += n;
+                return Ok(n);
+            }
+            self.chunks = rest;
+            self.at = 0;
+        }
+        Ok(0)
     }
 }
 

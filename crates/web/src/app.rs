@@ -1,30 +1,130 @@
 //! The root component: owns the reducer, reads dropped or picked files, lays out the panes.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo::file::callbacks::FileReader;
+use gloo::timers::future::TimeoutFuture;
+use storesnap_core::{SlicedReader, Snapshot};
 use yew::prelude::*;
 
 use crate::components::{
     details::Details, findings::Findings, graph::Graph, images::Images, loader::Loader,
     overview::Overview, timeline::Timeline,
 };
-use crate::state::{Action, Selection, State};
+use crate::hash::{Hash, Source};
+use crate::state::{Action, Loaded, Loading, Selection, Stage, State, LIMITS};
+use storesnap_core::docker::human_size;
 
 /// Starts reading a browser file; the task is kept alive in `tasks` until it reports.
-pub fn read_file(
-    file: web_sys::File,
-    tasks: Rc<RefCell<Vec<FileReader>>>,
-    state: UseReducerHandle<State>,
-) {
+pub fn read_file(file: web_sys::File, tasks: Rc<RefCell<Vec<FileReader>>>, opener: Opener) {
     let file = gloo::file::File::from(file);
     let name = file.name();
     let task = gloo::file::callbacks::read_as_bytes(&file, move |result| match result {
-        Ok(bytes) => state.dispatch(Action::Load { name, bytes }),
-        Err(e) => state.dispatch(Action::Failed(format!("could not read {name}: {e}"))),
+        Ok(bytes) => opener.open(name, bytes),
+        Err(e) => opener
+            .state
+            .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
     });
     tasks.borrow_mut().push(task);
+}
+
+/// Opens snapshots: each gets a ticket, so a slow one opened first cannot replace a later one.
+#[derive(Clone)]
+pub struct Opener {
+    pub state: UseReducerHandle<State>,
+    pub tickets: Rc<Cell<u64>>,
+}
+
+/// How long one slice of work may hold the main thread before the page gets it back.
+const SLICE_MS: f64 = 16.0;
+
+impl Opener {
+    pub fn open(&self, name: String, bytes: Vec<u8>) {
+        let ticket = self.tickets.get() + 1;
+        self.tickets.set(ticket);
+        let state = self.state.clone();
+        state.dispatch(Action::Open {
+            ticket,
+            name: name.clone(),
+            size: bytes.len(),
+        });
+        wasm_bindgen_futures::spawn_local(async move {
+            let size = bytes.len();
+            let result = read_sliced(ticket, bytes, &state)
+                .await
+                .map(|snapshot| Rc::new(Loaded::new(ticket, &name, size, snapshot)))
+                .map_err(|e| format!("{name}: {e}"));
+            let selection = current_hash().selection;
+            state.dispatch(Action::Opened {
+                ticket,
+                result,
+                selection,
+            });
+        });
+    }
+}
+
+/// Inflates in slices of about [`SLICE_MS`], reporting progress and yielding between them, so
+/// the page repaints and stays responsive even while a hostile file runs into the size cap.
+async fn read_sliced(
+    ticket: u64,
+    bytes: Vec<u8>,
+    state: &UseReducerHandle<State>,
+) -> storesnap_core::Result<Snapshot> {
+    let mut reader = SlicedReader::new(bytes, LIMITS)?;
+    loop {
+        let start = js_sys::Date::now();
+        let mut done = false;
+        while !done && js_sys::Date::now() - start < SLICE_MS {
+            done = reader.step(256 << 10)?;
+        }
+        let stage = if done {
+            Stage::Checking
+        } else {
+            Stage::Inflating
+        };
+        state.dispatch(Action::Progress {
+            ticket,
+            progress: reader.progress(),
+            stage,
+        });
+        TimeoutFuture::new(0).await;
+        if done {
+            return reader.finish();
+        }
+    }
+}
+
+/// Replaces the URL's hash without a history entry or a `hashchange`.
+fn set_hash(hash: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if window.location().hash().ok().as_deref() == Some(hash) {
+        return;
+    }
+    let url = window
+        .location()
+        .href()
+        .ok()
+        .map(|href| href.split('#').next().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{url}{hash}")),
+        );
+    }
+}
+
+/// The hash of the page's URL, parsed.
+pub fn current_hash() -> Hash {
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    Hash::parse(&hash)
 }
 
 /// Fetches a snapshot the user linked to with `#url=…`: the only request the viewer makes
@@ -63,40 +163,47 @@ pub fn app() -> Html {
     // Dropping a FileReader cancels the read, so the tasks live as long as the app.
     let tasks = use_mut_ref(Vec::<FileReader>::new);
 
+    let opener = Opener {
+        state: state.clone(),
+        tickets: (*use_state(|| Rc::new(Cell::new(0u64)))).clone(),
+    };
+
     let on_file = {
-        let (state, tasks) = (state.clone(), tasks.clone());
-        Callback::from(move |file: web_sys::File| read_file(file, tasks.clone(), state.clone()))
+        let (opener, tasks) = (opener.clone(), tasks.clone());
+        Callback::from(move |file: web_sys::File| read_file(file, tasks.clone(), opener.clone()))
     };
     let on_demo = {
-        let state = state.clone();
-        Callback::from(move |_| {
-            state.dispatch(Action::Load {
-                name: "demo snapshot".into(),
-                bytes: crate::DEMO.to_vec(),
-            })
-        })
+        let opener = opener.clone();
+        Callback::from(move |_| opener.open("demo snapshot".into(), crate::DEMO.to_vec()))
     };
     // A link can open the viewer with data in it: `#demo`, or `#url=<address of a snapshot>`.
     {
-        let (on_demo, state) = (on_demo.clone(), state.clone());
-        use_effect_with((), move |_| {
-            let hash = web_sys::window()
-                .and_then(|w| w.location().hash().ok())
-                .unwrap_or_default();
-            if hash == "#demo" {
-                on_demo.emit(());
-            } else if let Some(url) = hash.strip_prefix("#url=") {
-                let url = js_sys::decode_uri_component(url)
-                    .ok()
-                    .and_then(|u| u.as_string())
-                    .unwrap_or_else(|| url.to_owned());
-                state.dispatch(Action::Fetching(url.clone()));
+        let (on_demo, opener) = (on_demo.clone(), opener.clone());
+        use_effect_with((), move |_| match current_hash().source {
+            Some(Source::Demo) => on_demo.emit(()),
+            Some(Source::Url(raw)) => {
+                let url = Source::address(&raw);
+                opener.state.dispatch(Action::Fetching(url.clone()));
                 wasm_bindgen_futures::spawn_local(async move {
                     match fetch_bytes(&url).await {
-                        Ok(bytes) => state.dispatch(Action::Load { name: url, bytes }),
-                        Err(message) => state.dispatch(Action::Failed(message)),
+                        Ok(bytes) => opener.open(url, bytes),
+                        Err(message) => opener.state.dispatch(Action::Failed(message)),
                     }
                 });
+            }
+            None => {}
+        });
+    }
+    // The selection goes into the URL, so a link opens the same view. `replaceState`, not a new
+    // history entry per click, and only once a snapshot is there to select in.
+    {
+        let selection = state.selection.clone();
+        let loaded = state.loaded.is_some();
+        use_effect_with((selection, loaded), move |(selection, loaded)| {
+            if *loaded {
+                let mut hash = current_hash();
+                hash.selection = selection.clone();
+                set_hash(&hash.format());
             }
         });
     }
@@ -144,6 +251,9 @@ pub fn app() -> Html {
             if let Some(url) = &state.fetching {
                 <p class="muted" id="fetching">{ format!("Fetching {url}…") }</p>
             }
+            if let Some(loading) = &state.loading {
+                <LoadingBar loading={loading.clone()} />
+            }
             if let Some(error) = &state.error {
                 <p class="error" role="alert" id="error">{ error }</p>
             }
@@ -170,6 +280,33 @@ pub fn app() -> Html {
                     <p class="muted">{ "It is read here, in your browser. Nothing is uploaded." }</p>
                 </section>
             }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LoadingProps {
+    loading: Loading,
+}
+
+/// Progress while a snapshot is read: the share of the file inflated so far, then checking.
+#[function_component(LoadingBar)]
+fn loading_bar(props: &LoadingProps) -> Html {
+    let l = &props.loading;
+    let p = l.progress;
+    let text = match l.stage {
+        Stage::Inflating => format!(
+            "Reading {}: {}% ({} inflated)",
+            l.name,
+            (p.read * 100).checked_div(p.total).unwrap_or(100),
+            human_size(i64::try_from(p.inflated).unwrap_or(i64::MAX))
+        ),
+        Stage::Checking => format!("Checking {}…", l.name),
+    };
+    html! {
+        <div class="loading" id="loading" role="status">
+            <progress id="progress" max={p.total.max(1).to_string()} value={p.read.to_string()}></progress>
+            <span>{ text }</span>
         </div>
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod components;
+pub mod hash;
 pub mod state;
 
 /// Mounts the app on the page body.

@@ -4,20 +4,22 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use storesnap_core::graph::{LayerGraph, View};
-use storesnap_core::{ChainId, Finding, ImageId, Limits, Manifest, Snapshot, Store};
+use storesnap_core::{ChainId, Finding, ImageId, Limits, Manifest, Progress, Snapshot, Store};
 use yew::Reducible;
 
 /// What the viewer accepts: snapshots are a few MB even for thousands of layers, and a browser
 /// tab should not inflate gigabytes for a hostile file.
 pub const LIMITS: Limits = Limits {
-    max_decompressed_bytes: 512 << 20,
+    max_decompressed_bytes: 256 << 20,
     max_entries: 1_000_000,
     max_entry_bytes: 64 << 20,
 };
 
 /// A loaded snapshot and everything computed from it once.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Loaded {
+    /// Which opening this is: two loads, even of the same file, are different views.
+    pub ticket: u64,
     pub name: String,
     pub size: usize,
     pub manifest: Manifest,
@@ -26,21 +28,59 @@ pub struct Loaded {
     pub graph: LayerGraph,
 }
 
+/// Components compare props on every render; comparing whole stores would cost as much as the
+/// render it saves, and a loaded snapshot never changes.
+impl PartialEq for Loaded {
+    fn eq(&self, other: &Loaded) -> bool {
+        self.ticket == other.ticket
+    }
+}
+
 impl Loaded {
-    /// Parses and checks a snapshot; the error is a message for the page.
+    /// Parses and checks a snapshot in one go; the error is a message for the page.
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Loaded, String> {
         let snapshot = Snapshot::from_bytes(bytes, LIMITS).map_err(|e| format!("{name}: {e}"))?;
+        Ok(Loaded::new(0, name, bytes.len(), snapshot))
+    }
+
+    /// Checks a parsed snapshot and lays out its graph.
+    pub fn new(ticket: u64, name: &str, size: usize, snapshot: Snapshot) -> Loaded {
         let (store, findings) = storesnap_core::analyze(&snapshot);
         let graph = LayerGraph::new(&store, &findings);
-        Ok(Loaded {
+        Loaded {
+            ticket,
             name: name.to_owned(),
-            size: bytes.len(),
+            size,
             manifest: snapshot.manifest,
             store,
             findings,
             graph,
-        })
+        }
     }
+
+    /// Whether a selection names something in this snapshot.
+    pub fn has(&self, selection: &Selection) -> bool {
+        match selection {
+            Selection::None => true,
+            Selection::Layer(c) => self.store.layers.contains_key(c),
+            Selection::Image(i) => self.store.images.contains_key(i),
+        }
+    }
+}
+
+/// A snapshot being read: what the progress bar shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loading {
+    pub ticket: u64,
+    pub name: String,
+    pub progress: Progress,
+    pub stage: Stage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Inflating,
+    Checking,
 }
 
 /// What is selected.
@@ -67,15 +107,29 @@ pub struct State {
     pub view: Option<View>,
     /// A `#url=` snapshot being fetched.
     pub fetching: Option<String>,
+    /// A snapshot being read and checked.
+    pub loading: Option<Loading>,
 }
 
 /// Everything that can happen to the state.
 #[derive(Debug)]
 pub enum Action {
-    /// A file's bytes arrived (dropped, picked or the demo).
-    Load {
+    /// Reading snapshot `ticket` began; newer tickets replace older ones.
+    Open {
+        ticket: u64,
         name: String,
-        bytes: Vec<u8>,
+        size: usize,
+    },
+    Progress {
+        ticket: u64,
+        progress: Progress,
+        stage: Stage,
+    },
+    /// Snapshot `ticket` is read, or failed; `selection` is what the URL asked for.
+    Opened {
+        ticket: u64,
+        result: Result<Rc<Loaded>, String>,
+        selection: Selection,
     },
     /// Reading or fetching the file failed before parsing.
     Failed(String),
@@ -104,17 +158,58 @@ impl Reducible for State {
             all_images: self.all_images,
             view: self.view,
             fetching: None,
+            loading: self.loading.clone(),
         };
+        let current = |ticket| next_ticket_is(&self.loading, ticket);
         match action {
-            Action::Load { name, bytes } => match Loaded::parse(&name, &bytes) {
-                Ok(loaded) => {
-                    next = State {
-                        loaded: Some(Rc::new(loaded)),
-                        ..State::default()
-                    };
+            Action::Open { ticket, name, size } => {
+                next.loading = Some(Loading {
+                    ticket,
+                    name,
+                    progress: Progress {
+                        read: 0,
+                        total: size as u64,
+                        inflated: 0,
+                    },
+                    stage: Stage::Inflating,
+                });
+            }
+            Action::Progress {
+                ticket,
+                progress,
+                stage,
+            } => {
+                if let Some(loading) = next.loading.as_mut().filter(|_| current(ticket)) {
+                    loading.progress = progress;
+                    loading.stage = stage;
                 }
-                Err(message) => next.error = Some(message),
-            },
+            }
+            Action::Opened {
+                ticket,
+                result,
+                selection,
+            } => {
+                if !current(ticket) {
+                    // A newer file was opened meanwhile: this one is not wanted any more.
+                    return self;
+                }
+                next.loading = None;
+                match result {
+                    Ok(loaded) => {
+                        let selection = if loaded.has(&selection) {
+                            selection
+                        } else {
+                            Selection::None
+                        };
+                        next = State {
+                            loaded: Some(loaded),
+                            selection,
+                            ..State::default()
+                        };
+                    }
+                    Err(message) => next.error = Some(message),
+                }
+            }
             Action::Failed(message) => next.error = Some(message),
             Action::Fetching(url) => next.fetching = Some(url),
             Action::Select(selection) => next.selection = selection,
@@ -131,4 +226,8 @@ impl Reducible for State {
         }
         Rc::new(next)
     }
+}
+
+fn next_ticket_is(loading: &Option<Loading>, ticket: u64) -> bool {
+    loading.as_ref().is_some_and(|l| l.ticket == ticket)
 }

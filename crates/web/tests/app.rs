@@ -14,6 +14,23 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// Each test mounts its own app in its own root and looks only inside it.
 fn mount() -> Element {
+    mount_at("")
+}
+
+/// Mounts an app on a page whose URL has `hash`, as if a link was opened.
+fn mount_at(hash: &str) -> Element {
+    let window = gloo::utils::window();
+    let href = window.location().href().unwrap();
+    let base = href.split('#').next().unwrap();
+    window
+        .history()
+        .unwrap()
+        .replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{base}{hash}")),
+        )
+        .unwrap();
     let root = gloo::utils::document().create_element("div").unwrap();
     gloo::utils::body().append_child(&root).unwrap();
     yew::Renderer::<storesnap_web::app::App>::with_root(root.clone()).render();
@@ -47,6 +64,18 @@ async fn settle() {
     TimeoutFuture::new(50).await;
 }
 
+/// Waits up to ten seconds for `selector` to match inside `root`.
+async fn wait_for(root: &Element, selector: &str) -> Vec<Element> {
+    for _ in 0..200 {
+        let found = query_all(root, selector);
+        if !found.is_empty() {
+            return found;
+        }
+        settle().await;
+    }
+    panic!("nothing matched {selector} within 10 s");
+}
+
 #[wasm_bindgen_test]
 async fn demo_graph_details_and_timeline() {
     let root = mount();
@@ -54,7 +83,7 @@ async fn demo_graph_details_and_timeline() {
     assert!(text_of(&root, ".welcome").contains("Nothing is uploaded"));
 
     click(&query_all(&root, "#demo")[0]);
-    settle().await;
+    wait_for(&root, "[data-chain-id]").await;
     let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
 
     // Every layer is drawn, on its own or inside a collapsed run.
@@ -208,10 +237,10 @@ async fn bad_files_get_a_clear_message() {
     for (name, bytes, expected) in cases {
         pick(&root, name, &bytes);
         let mut message = String::new();
-        for _ in 0..40 {
+        for _ in 0..100 {
             settle().await;
             message = text_of(&root, "#error");
-            if !message.is_empty() {
+            if message.starts_with(name) {
                 break;
             }
         }
@@ -235,4 +264,152 @@ async fn bad_files_get_a_clear_message() {
     assert!(!query_all(&root, "[data-chain-id]").is_empty());
     assert_eq!(text_of(&root, "#error"), "");
     root.remove();
+}
+
+/// A real decompression bomb: `megabytes` MB of zeros in about a thousandth of that. The same
+/// fully flushed deflate block, which never refers back past itself, repeated; the gzip trailer is
+/// left wrong because a reader must stop at its cap long before it gets there.
+fn bomb(megabytes: usize) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let zeros = vec![0u8; 1 << 20];
+    let mut c = Compress::new(Compression::best(), false);
+    let mut block = Vec::with_capacity(64 << 10);
+    c.compress_vec(&zeros, &mut block, FlushCompress::Full)
+        .unwrap();
+    assert_eq!(c.total_in(), 1 << 20);
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    for _ in 0..megabytes {
+        out.extend_from_slice(&block);
+    }
+    // An empty final block, then a trailer (CRC and length) that does not matter.
+    out.extend_from_slice(&[0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out
+}
+
+#[wasm_bindgen_test]
+async fn a_decompression_bomb_shows_progress_and_keeps_the_page_responsive() {
+    let root = mount();
+    settle().await;
+    let file = bomb(300);
+    assert!(file.len() < 1 << 20, "{} bytes", file.len());
+
+    // A timer that can only fire when the page is not blocked.
+    let ticks = std::rc::Rc::new(std::cell::RefCell::new(Vec::<f64>::new()));
+    let interval = {
+        let ticks = ticks.clone();
+        gloo::timers::callback::Interval::new(5, move || {
+            ticks.borrow_mut().push(js_sys::Date::now())
+        })
+    };
+    let start = js_sys::Date::now();
+    pick(&root, "bomb.tar.gz", &file);
+    let (mut saw_progress, mut message) = (false, String::new());
+    for _ in 0..600 {
+        TimeoutFuture::new(20).await;
+        saw_progress |= text_of(&root, "#loading").contains("inflated");
+        message = text_of(&root, "#error");
+        if !message.is_empty() {
+            break;
+        }
+    }
+    let took = js_sys::Date::now() - start;
+    drop(interval);
+    assert!(
+        message.contains("exceeds a limit") && message.contains("decompression bomb"),
+        "{message:?}"
+    );
+    assert!(saw_progress, "progress was shown while inflating");
+    // However fast this machine inflates, the work came in slices: the page never went an eighth
+    // of the whole time without running its timer (one big buffer copy was enough to break that).
+    let ticks = ticks.borrow();
+    let longest = ticks
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(ticks.first().map_or(took, |t| t - start), f64::max);
+    console_log!(
+        "bomb refused in {took:.0} ms; {} timer ticks; longest stall {longest:.0} ms",
+        ticks.len()
+    );
+    assert!(ticks.len() >= 4, "{} ticks in {took} ms", ticks.len());
+    assert!(longest < took / 8.0, "stalled {longest} ms of {took} ms");
+    assert!(
+        query_all(&root, "#loading").is_empty(),
+        "the progress bar is gone"
+    );
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+fn the_url_hash_round_trips() {
+    use storesnap_web::hash::{Hash, Source};
+    use storesnap_web::state::Selection;
+    let id = format!("sha256:{}", "a".repeat(64));
+    #[track_caller]
+    fn check(input: &str, expected: Hash, formatted: &str) {
+        let parsed = Hash::parse(input);
+        assert_eq!(parsed, expected, "{input}");
+        assert_eq!(parsed.format(), formatted, "{input}");
+    }
+    check("", Hash::default(), "");
+    check(
+        "#demo",
+        Hash {
+            source: Some(Source::Demo),
+            ..Hash::default()
+        },
+        "#demo",
+    );
+    check(
+        &format!("#layer={id}&demo"),
+        Hash {
+            source: Some(Source::Demo),
+            selection: Selection::Layer(id.parse().unwrap()),
+        },
+        &format!("#layer={id}&demo"),
+    );
+    // The address takes the rest of the hash, `&` and all.
+    check(
+        &format!("#image={id}&url=http://h/s.tar.gz?a=1&b=2"),
+        Hash {
+            source: Some(Source::Url("http://h/s.tar.gz?a=1&b=2".into())),
+            selection: Selection::Image(id.parse().unwrap()),
+        },
+        &format!("#image={id}&url=http://h/s.tar.gz?a=1&b=2"),
+    );
+    // What this viewer does not understand is dropped, not an error.
+    check(
+        "#image=nope&zoom=3&demo",
+        Hash {
+            source: Some(Source::Demo),
+            ..Hash::default()
+        },
+        "#demo",
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_selection_lives_in_the_url_hash() {
+    let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
+    let image = expected
+        .store
+        .images
+        .values()
+        .find(|i| !i.tags.is_empty())
+        .unwrap();
+    // A link with an image selected opens the demo with that image selected.
+    let root = mount_at(&format!("#image={}&demo", image.id));
+    wait_for(&root, "[data-chain-id]").await;
+    settle().await;
+    assert!(text_of(&root, "#details").contains(&image.id.to_string()));
+    assert_eq!(query_all(&root, "tr.selected[data-image-id]").len(), 1);
+
+    // Selecting a layer puts it in the hash, keeping where the snapshot came from.
+    let node = &query_all(&root, "[data-chain-id]")[0];
+    let chain = node.get_attribute("data-chain-id").unwrap();
+    click(node);
+    settle().await;
+    let hash = gloo::utils::window().location().hash().unwrap();
+    assert_eq!(hash, format!("#layer={chain}&demo"));
+    root.remove();
+    mount_at("").remove();
 }
