@@ -178,6 +178,22 @@ pub struct ImageRow {
     pub virtual_size: String,
 }
 
+/// An image's sizes as numbers; see [`Store::image_usage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUsage {
+    pub id: ImageId,
+    /// The first reference's repository and tag, as `docker system df -v` shows them, or
+    /// `<none>`.
+    pub repository: String,
+    pub tag: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub size: i64,
+    pub shared_size: Option<i64>,
+    pub unique_size: Option<i64>,
+    pub containers: Option<i64>,
+}
+
 /// `docker image ls` flags that change rows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImageListOptions {
@@ -254,6 +270,37 @@ impl Store {
             }
         }
         rows
+    }
+
+    /// One row per image with numbers rather than docker's text: what the viewer's table sorts
+    /// and the report ranks. Images `docker system df -v` lists carry their shared and unique
+    /// sizes and container counts; with `all`, intermediate images follow without them.
+    pub fn image_usage(&self, all: bool) -> Vec<ImageUsage> {
+        let row = |s: &Summary<'_>, with_usage: bool| {
+            let (repository, tag) = first_tag(s.image);
+            ImageUsage {
+                id: s.image.id.clone(),
+                repository,
+                tag,
+                created: s.created,
+                size: s.size,
+                shared_size: with_usage.then_some(s.shared_size),
+                unique_size: with_usage.then_some(s.size - s.shared_size),
+                containers: with_usage.then_some(s.containers),
+            }
+        };
+        let listed = self.summaries_with_usage();
+        let mut out: Vec<ImageUsage> = listed.iter().map(|s| row(s, true)).collect();
+        if all {
+            let seen: BTreeSet<&ImageId> = listed.iter().map(|s| &s.image.id).collect();
+            out.extend(
+                self.summaries(true)
+                    .iter()
+                    .filter(|s| !seen.contains(&s.image.id))
+                    .map(|s| row(s, false)),
+            );
+        }
+        out
     }
 
     /// The rows of `docker history IMAGE`, newest first.

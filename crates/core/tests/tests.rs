@@ -285,3 +285,42 @@ fn the_layer_graph_holds_every_layer_once() {
         assert_eq!(l.edges.len(), l.nodes.len() - 1);
     }
 }
+
+/// The numbers the viewer sorts by are the ones `df -v` prints, for every image it lists.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn image_usage_agrees_with_disk_usage() {
+    use storesnap_core::docker::{human_size, human_size_with_precision, Clock, Utc};
+    for fixture in [fixture!("basic"), fixture!("full")] {
+        let s = read(fixture.snapshot);
+        let (store, _) = storesnap_core::analyze(&s);
+        let clock = Clock {
+            now_unix: 0,
+            zone: &Utc,
+        };
+        let df = store.disk_usage(&s.manifest.dir_sizes, &s.manifest.data_root, &clock);
+        let usage = store.image_usage(false);
+        assert_eq!(usage.len(), df.images.len());
+        for (u, row) in usage.iter().zip(&df.images) {
+            assert_eq!(u.id.to_string(), row.id);
+            assert_eq!(
+                (u.repository.as_str(), u.tag.as_str()),
+                (row.repository.as_str(), row.tag.as_str())
+            );
+            assert_eq!(human_size_with_precision(u.size as f64, 3), row.size);
+            assert_eq!(human_size(u.shared_size.unwrap()), row.shared_size);
+            assert_eq!(human_size(u.unique_size.unwrap()), row.unique_size);
+            assert_eq!(u.containers.unwrap().to_string(), row.containers);
+        }
+        // With `all`, every image with a config appears exactly once.
+        let all = store.image_usage(true);
+        let ids: std::collections::BTreeSet<_> = all.iter().map(|u| &u.id).collect();
+        assert_eq!(ids.len(), all.len());
+        let with_config = store.images.values().filter(|i| i.config.is_some()).count();
+        assert_eq!(all.len(), with_config);
+        assert!(
+            all.len() > usage.len(),
+            "the fixtures have intermediate images"
+        );
+    }
+}

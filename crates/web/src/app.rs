@@ -237,6 +237,10 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |v| state.dispatch(Action::SetView(v)))
     };
+    let on_sort = {
+        let state = state.clone();
+        Callback::from(move |c| state.dispatch(Action::Sort(c)))
+    };
     let on_toggle_all = {
         let state = state.clone();
         Callback::from(move |()| state.dispatch(Action::ToggleAllImages))
@@ -271,7 +275,8 @@ pub fn app() -> Html {
                     </aside>
                 </div>
                 <Images loaded={loaded.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
-                    on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all} />
+                    on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all}
+                    sort={state.sort} {on_sort} />
                 <Findings loaded={loaded.clone()} {on_select} />
             } else {
                 <section class="welcome">

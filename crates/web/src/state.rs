@@ -103,12 +103,91 @@ pub struct State {
     pub filter: String,
     /// Show intermediate images too, like `docker images -a`.
     pub all_images: bool,
+    /// The images table's order.
+    pub sort: Sort,
     /// The graph's visible area; `None` is the initial view of the layout.
     pub view: Option<View>,
     /// A `#url=` snapshot being fetched.
     pub fetching: Option<String>,
     /// A snapshot being read and checked.
     pub loading: Option<Loading>,
+}
+
+/// A column of the images table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Column {
+    Repository,
+    Tag,
+    Id,
+    #[default]
+    Created,
+    Size,
+    Shared,
+    Unique,
+    Containers,
+}
+
+impl Column {
+    pub const ALL: [Column; 8] = [
+        Column::Repository,
+        Column::Tag,
+        Column::Id,
+        Column::Created,
+        Column::Size,
+        Column::Shared,
+        Column::Unique,
+        Column::Containers,
+    ];
+
+    /// The heading, as `docker system df -v` prints it.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Column::Repository => "REPOSITORY",
+            Column::Tag => "TAG",
+            Column::Id => "IMAGE ID",
+            Column::Created => "CREATED",
+            Column::Size => "SIZE",
+            Column::Shared => "SHARED SIZE",
+            Column::Unique => "UNIQUE SIZE",
+            Column::Containers => "CONTAINERS",
+        }
+    }
+
+    /// The name tests and links use.
+    pub fn key(self) -> &'static str {
+        match self {
+            Column::Repository => "repository",
+            Column::Tag => "tag",
+            Column::Id => "id",
+            Column::Created => "created",
+            Column::Size => "size",
+            Column::Shared => "shared",
+            Column::Unique => "unique",
+            Column::Containers => "containers",
+        }
+    }
+
+    /// Numbers and times read best largest or newest first; names read A to Z.
+    fn descending_first(self) -> bool {
+        !matches!(self, Column::Repository | Column::Tag | Column::Id)
+    }
+}
+
+/// The images table's order: newest first, as `docker images` lists them, until a heading is
+/// clicked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: Column,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Sort {
+        Sort {
+            column: Column::Created,
+            descending: true,
+        }
+    }
 }
 
 /// Everything that can happen to the state.
@@ -141,6 +220,8 @@ pub enum Action {
     Filter(String),
     /// Show or hide intermediate images in the table.
     ToggleAllImages,
+    /// Sort the table by a column; the same column again reverses the order.
+    Sort(Column),
     /// Pan or zoom the graph; `None` goes back to the initial view.
     SetView(Option<View>),
 }
@@ -156,6 +237,7 @@ impl Reducible for State {
             expanded: self.expanded.clone(),
             filter: self.filter.clone(),
             all_images: self.all_images,
+            sort: self.sort,
             view: self.view,
             fetching: None,
             loading: self.loading.clone(),
@@ -222,6 +304,19 @@ impl Reducible for State {
             }
             Action::Filter(text) => next.filter = text,
             Action::ToggleAllImages => next.all_images = !next.all_images,
+            Action::Sort(column) => {
+                next.sort = if next.sort.column == column {
+                    Sort {
+                        column,
+                        descending: !next.sort.descending,
+                    }
+                } else {
+                    Sort {
+                        column,
+                        descending: column.descending_first(),
+                    }
+                }
+            }
             Action::SetView(view) => next.view = view,
         }
         Rc::new(next)

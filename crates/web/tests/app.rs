@@ -413,3 +413,91 @@ async fn the_selection_lives_in_the_url_hash() {
     root.remove();
     mount_at("").remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_images_table_sorts_and_filters() {
+    use storesnap_web::components::images::sort_rows;
+    use storesnap_web::state::{Column, Sort};
+    let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
+    let root = mount_at("#demo");
+    wait_for(&root, "tr[data-image-id]").await;
+    let shown = |root: &Element| -> Vec<String> {
+        query_all(root, "tr[data-image-id]")
+            .iter()
+            .map(|r| r.get_attribute("data-image-id").unwrap())
+            .collect()
+    };
+    let want = |sort: Sort| -> Vec<String> {
+        let mut rows = expected.store.image_usage(false);
+        sort_rows(&mut rows, sort);
+        rows.iter().map(|r| r.id.to_string()).collect()
+    };
+    assert_eq!(shown(&root), want(Sort::default()), "newest first");
+
+    // Clicking a heading sorts by it, largest first; clicking again reverses.
+    let size = &query_all(&root, "[data-sort=size]")[0];
+    click(size);
+    settle().await;
+    let by_size = want(Sort {
+        column: Column::Size,
+        descending: true,
+    });
+    assert_eq!(shown(&root), by_size);
+    let sizes: Vec<i64> = by_size
+        .iter()
+        .map(|id| {
+            expected
+                .store
+                .image_size(&expected.store.images[&id.parse().unwrap()])
+        })
+        .collect();
+    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+    assert!(
+        sizes.first() > sizes.last(),
+        "the demo's images differ in size"
+    );
+    click(size);
+    settle().await;
+    assert_eq!(
+        shown(&root),
+        want(Sort {
+            column: Column::Size,
+            descending: false
+        })
+    );
+    click(&query_all(&root, "[data-sort=repository]")[0]);
+    settle().await;
+    assert_eq!(
+        shown(&root),
+        want(Sort {
+            column: Column::Repository,
+            descending: false
+        })
+    );
+
+    // The search box keeps rows whose tag or ID prefix matches.
+    let first = expected.store.image_usage(false)[0].clone();
+    let search: web_sys::HtmlInputElement = query_all(&root, "#images input[type=search]")[0]
+        .clone()
+        .dyn_into()
+        .unwrap();
+    for needle in [
+        first.id.hex()[..6].to_owned(),
+        format!("{}:{}", first.repository, first.tag),
+    ] {
+        search.set_value(&needle);
+        let init = web_sys::InputEventInit::new();
+        init.set_bubbles(true);
+        search
+            .dispatch_event(&web_sys::InputEvent::new_with_event_init_dict("input", &init).unwrap())
+            .unwrap();
+        settle().await;
+        let rows = shown(&root);
+        assert!(rows.contains(&first.id.to_string()), "{needle}: {rows:?}");
+        assert!(
+            rows.len() < expected.store.image_usage(false).len(),
+            "{needle} filtered nothing"
+        );
+    }
+    root.remove();
+}

@@ -1,12 +1,14 @@
-//! The images table, like `docker images`, with shared and unique sizes; filtered by tag or ID.
+//! The images table, like `docker system df -v`: shared and unique sizes, sortable by any column,
+//! filtered by tag or ID prefix.
 
+use std::cmp::Ordering;
 use std::rc::Rc;
 
-use storesnap_core::docker::{Clock, ImageListOptions, Utc};
+use storesnap_core::docker::{human_size, human_size_with_precision, Clock, ImageUsage, Utc};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::state::{Loaded, Selection};
+use crate::state::{Column, Loaded, Selection, Sort};
 
 #[derive(Properties, PartialEq)]
 pub struct ImagesProps {
@@ -17,52 +19,80 @@ pub struct ImagesProps {
     pub on_filter: Callback<String>,
     pub all: bool,
     pub on_toggle_all: Callback<()>,
+    pub sort: Sort,
+    pub on_sort: Callback<Column>,
+}
+
+/// Orders rows by `sort`; ties keep a fixed order (by ID) so the table never shuffles.
+/// Unknown sizes (intermediate images have none) sort below every known one.
+pub fn sort_rows(rows: &mut [ImageUsage], sort: Sort) {
+    rows.sort_by(|a, b| {
+        let by = match sort.column {
+            Column::Repository => a.repository.cmp(&b.repository),
+            Column::Tag => a.tag.cmp(&b.tag),
+            Column::Id => Ordering::Equal,
+            Column::Created => a.created.cmp(&b.created),
+            Column::Size => a.size.cmp(&b.size),
+            Column::Shared => a.shared_size.cmp(&b.shared_size),
+            Column::Unique => a.unique_size.cmp(&b.unique_size),
+            Column::Containers => a.containers.cmp(&b.containers),
+        };
+        let by = if sort.descending { by.reverse() } else { by };
+        by.then_with(|| a.id.cmp(&b.id))
+    });
+}
+
+/// Whether a row matches the search text: an ID prefix (with or without `sha256:`) or part of
+/// `repository:tag`.
+pub fn matches(row: &ImageUsage, filter: &str) -> bool {
+    let needle = filter.trim().trim_start_matches("sha256:").to_lowercase();
+    needle.is_empty()
+        || row.id.hex().starts_with(&needle)
+        || format!("{}:{}", row.repository, row.tag)
+            .to_lowercase()
+            .contains(&needle)
 }
 
 #[function_component(Images)]
 pub fn images(props: &ImagesProps) -> Html {
-    let l = &props.loaded;
-    // The table shows creation times as written; relative ages would need the browser's clock.
+    // Computing the rows walks every image's chain: once per snapshot, not once per render.
+    let rows = use_memo((props.loaded.clone(), props.all), |(l, all)| {
+        l.store.image_usage(*all)
+    });
+    let mut rows: Vec<ImageUsage> = rows
+        .iter()
+        .filter(|r| matches(r, &props.filter))
+        .cloned()
+        .collect();
+    sort_rows(&mut rows, props.sort);
+    // Creation times as written, in UTC: relative ages would need the browser's clock.
     let clock = Clock {
         now_unix: 0,
         zone: &Utc,
     };
-    let usage = l
-        .store
-        .disk_usage(&l.manifest.dir_sizes, &l.manifest.data_root, &clock);
-    // With "all", every image (intermediate ones too), as `docker images -a` lists them; sizes
-    // shared with others are only known for the top-level images `docker system df` counts.
-    let mut rows = usage.images.clone();
-    if props.all {
-        let listed: std::collections::BTreeSet<String> =
-            rows.iter().map(|r| r.id.clone()).collect();
-        let opts = ImageListOptions {
-            all: true,
-            digests: false,
-            no_trunc: true,
-        };
-        rows.extend(
-            l.store
-                .image_rows(opts, &clock)
-                .into_iter()
-                .filter(|r| !listed.contains(&r.id)),
-        );
-    }
-    let needle = props
-        .filter
-        .trim()
-        .trim_start_matches("sha256:")
-        .to_lowercase();
-    let rows = rows.iter().filter(|r| {
-        needle.is_empty()
-            || r.id.trim_start_matches("sha256:").starts_with(&needle)
-            || format!("{}:{}", r.repository, r.tag)
-                .to_lowercase()
-                .contains(&needle)
-    });
     let oninput = props
         .on_filter
         .reform(|e: InputEvent| e.target_unchecked_into::<HtmlInputElement>().value());
+    let headings = Column::ALL.iter().map(|&column| {
+        let arrow = match props.sort {
+            Sort { column: c, descending: true } if c == column => " ▾",
+            Sort { column: c, descending: false } if c == column => " ▴",
+            _ => "",
+        };
+        let aria = match props.sort {
+            Sort { column: c, descending } if c == column => {
+                if descending { "descending" } else { "ascending" }
+            }
+            _ => "none",
+        };
+        let onclick = props.on_sort.reform(move |_: MouseEvent| column);
+        html! {
+            <th aria-sort={aria}>
+                <button class="sort" data-sort={column.key()} {onclick}>{ column.heading() }{ arrow }</button>
+            </th>
+        }
+    });
+    let na = |v: Option<i64>, f: fn(i64) -> String| v.map_or_else(|| "N/A".to_owned(), f);
     html! {
         <section class="images" id="images">
             <h3>{ "Images" }</h3>
@@ -72,27 +102,22 @@ pub fn images(props: &ImagesProps) -> Html {
                 { " all images, intermediate ones too (docker images -a)" }
             </label>
             <table>
-                <thead><tr>
-                    <th>{ "REPOSITORY" }</th><th>{ "TAG" }</th><th>{ "IMAGE ID" }</th><th>{ "CREATED" }</th>
-                    <th>{ "SIZE" }</th><th>{ "SHARED" }</th><th>{ "UNIQUE" }</th><th>{ "CONTAINERS" }</th>
-                </tr></thead>
+                <thead><tr>{ for headings }</tr></thead>
                 <tbody>
-                { for rows.map(|r| {
-                    let id: Option<storesnap_core::ImageId> = r.id.parse().ok();
-                    let selected = id.as_ref().is_some_and(|id| props.selection == Selection::Image(id.clone()));
+                { for rows.iter().map(|r| {
+                    let selected = props.selection == Selection::Image(r.id.clone());
                     let onclick = {
-                        let on_select = props.on_select.clone();
-                        Callback::from(move |_: MouseEvent| {
-                            if let Some(id) = &id {
-                                on_select.emit(Selection::Image(id.clone()));
-                            }
-                        })
+                        let (on_select, id) = (props.on_select.clone(), r.id.clone());
+                        Callback::from(move |_: MouseEvent| on_select.emit(Selection::Image(id.clone())))
                     };
                     html! {
-                        <tr class={classes!(selected.then_some("selected"))} data-image-id={r.id.clone()} {onclick}>
-                            <td>{ &r.repository }</td><td>{ &r.tag }</td><td class="mono">{ super::short(&r.id) }</td>
-                            <td>{ &r.created_at }</td><td>{ &r.size }</td><td>{ &r.shared_size }</td>
-                            <td>{ &r.unique_size }</td><td>{ &r.containers }</td>
+                        <tr class={classes!(selected.then_some("selected"))} data-image-id={r.id.to_string()} {onclick}>
+                            <td>{ &r.repository }</td><td>{ &r.tag }</td><td class="mono">{ r.id.short() }</td>
+                            <td class="nowrap">{ clock.go_string(r.created) }</td>
+                            <td>{ human_size_with_precision(r.size as f64, 3) }</td>
+                            <td>{ na(r.shared_size, human_size) }</td>
+                            <td>{ na(r.unique_size, human_size) }</td>
+                            <td>{ na(r.containers, |c| c.to_string()) }</td>
                         </tr>
                     }
                 }) }
