@@ -15,6 +15,7 @@ pub mod redact;
 pub mod snapshot;
 pub mod store;
 pub mod time;
+pub mod timeline;
 
 pub use check::analyze;
 pub use error::{Error, Result};

@@ -324,3 +324,27 @@ fn image_usage_agrees_with_disk_usage() {
         );
     }
 }
+
+/// The store-wide timeline: every image once, in time order, with both moments read. Images
+/// written here after they were built have a lastUpdated no earlier than their creation.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_store_timeline_orders_every_image() {
+    use storesnap_core::timeline::events;
+    let s = read(fixture!("full").snapshot);
+    let (store, _) = storesnap_core::analyze(&s);
+    let events = events(&store, store.images.keys());
+    assert_eq!(events.len(), store.images.len());
+    assert!(events.windows(2).all(|w| w[0].when() <= w[1].when()));
+    for e in &events {
+        let created = e.created.unwrap();
+        if let Some(updated) = e.last_updated {
+            assert!(
+                updated >= created,
+                "{}: updated {updated} before created {created}",
+                e.name
+            );
+        }
+    }
+    assert!(events.iter().any(|e| e.last_updated.is_some()));
+}

@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::components::{
     details::Details, findings::Findings, graph::Graph, images::Images, loader::Loader,
-    overview::Overview, timeline::Timeline,
+    overview::Overview, store_timeline::StoreTimeline, timeline::Timeline,
 };
 use crate::hash::{Hash, Source};
 use crate::state::{Action, Loaded, Loading, Selection, Stage, State, LIMITS};
@@ -277,6 +277,8 @@ pub fn app() -> Html {
                 <Images loaded={loaded.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
                     on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all}
                     sort={state.sort} {on_sort} />
+                <StoreTimeline loaded={loaded.clone()} all={state.all_images} selection={state.selection.clone()}
+                    on_select={on_select.clone()} />
                 <Findings loaded={loaded.clone()} {on_select} />
             } else {
                 <section class="welcome">

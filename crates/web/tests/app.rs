@@ -501,3 +501,42 @@ async fn the_images_table_sorts_and_filters() {
     }
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn one_timeline_across_all_images() {
+    use storesnap_core::timeline::events;
+    let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
+    let store = &expected.store;
+    let root = mount_at("#demo");
+    wait_for(&root, "[data-timeline-image]").await;
+    let shown = |root: &Element| -> Vec<String> {
+        query_all(root, "[data-timeline-image]")
+            .iter()
+            .map(|r| r.get_attribute("data-timeline-image").unwrap())
+            .collect()
+    };
+    let want = |all: bool| -> Vec<String> {
+        let ids: Vec<_> = store.image_usage(all).into_iter().map(|u| u.id).collect();
+        events(store, &ids)
+            .iter()
+            .map(|e| e.image.to_string())
+            .collect()
+    };
+    // The images the table lists, oldest first; with "all images", the intermediate ones too.
+    assert_eq!(shown(&root), want(false));
+    let tagged = query_all(&root, "[data-timeline-image] rect.tagged").len();
+    assert!(tagged > 0 && tagged <= want(false).len());
+    click(&query_all(&root, "#all-images")[0]);
+    settle().await;
+    assert_eq!(shown(&root), want(true));
+    assert!(want(true).len() > want(false).len());
+
+    // Clicking an image on the timeline selects it.
+    let event = &query_all(&root, "[data-timeline-image]")[1];
+    let id = event.get_attribute("data-timeline-image").unwrap();
+    click(event);
+    settle().await;
+    assert!(text_of(&root, "#details").contains(&id));
+    assert_eq!(query_all(&root, "[data-timeline-image].selected").len(), 1);
+    root.remove();
+}

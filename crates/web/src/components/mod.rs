@@ -6,6 +6,7 @@ pub mod graph;
 pub mod images;
 pub mod loader;
 pub mod overview;
+pub mod store_timeline;
 pub mod timeline;
 
 /// `sha256:0123…` → `0123456789ab`.
