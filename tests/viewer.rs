@@ -1,4 +1,6 @@
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::support::webdriver::{serve, Browser};
@@ -16,14 +18,11 @@ fn eventually(want: usize, mut f: impl FnMut() -> usize) -> usize {
     }
 }
 
-/// The viewer as users get it: built by Trunk, served from 127.0.0.1, a snapshot packed from a
-/// real store uploaded through the file input of headless Chromium.
-#[test]
-fn the_viewer_shows_a_packed_store() {
-    let store = store(Scenario::Full);
-    let dir = scratch("viewer");
-    let snapshot = dir.join("store.tar.gz");
-    pack(&store.root, &snapshot, &["-q"]);
+/// The viewer built by Trunk into a fresh `dir/dist` (tests add files to it).
+fn viewer_dist(dir: &Path) -> PathBuf {
+    // Trunk builds into the shared target dir: one build at a time.
+    static TRUNK: Mutex<()> = Mutex::new(());
+    let _one = TRUNK.lock().unwrap_or_else(|e| e.into_inner());
     let dist = dir.join("dist");
     let built = Command::new("trunk")
         .args(["build", "--offline", "--dist"])
@@ -36,6 +35,18 @@ fn the_viewer_shows_a_packed_store() {
         "trunk build: {}",
         String::from_utf8_lossy(&built.stderr)
     );
+    dist
+}
+
+/// The viewer as users get it: built by Trunk, served from 127.0.0.1, a snapshot packed from a
+/// real store uploaded through the file input of headless Chromium.
+#[test]
+fn the_viewer_shows_a_packed_store() {
+    let store = store(Scenario::Full);
+    let dir = scratch("viewer");
+    let snapshot = dir.join("store.tar.gz");
+    pack(&store.root, &snapshot, &["-q"]);
+    let dist = viewer_dist(&dir);
 
     let browser = Browser::start();
     let site = serve(dist.clone());
@@ -101,5 +112,110 @@ fn the_viewer_shows_a_packed_store() {
     assert!(
         message.contains("could not fetch missing.tar.gz: HTTP 404"),
         "{message}"
+    );
+}
+
+/// Clicks the first element matching `css` from inside the page: SVG nodes panned out of view
+/// are not clickable through WebDriver, but users reach them by panning.
+fn click_in_page(browser: &Browser, css: &str) {
+    browser.execute(&format!(
+        "document.querySelector({css:?}).dispatchEvent(new MouseEvent('click', {{bubbles: true}}))"
+    ));
+}
+
+/// Polls `f` every 10 ms until it holds (or 30 s pass); returns how long that took.
+fn time_until(mut f: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    start.elapsed()
+}
+
+/// A store far larger than the harness scenarios: 1,600 layers in 26 images on a shared
+/// 40-layer base, written by a real dockerd. Every layer can be drawn and selected. The times
+/// are printed for the record (they include WebDriver round trips), not asserted.
+#[test]
+fn the_viewer_stays_usable_at_1600_layers() {
+    let dir = scratch("bulk");
+    engine_script("bulk", &[dir.to_str().unwrap(), "1600", "40"]);
+    let snapshot = dir.join("bulk.tar.gz");
+    pack(&dir.join("root"), &snapshot, &["-q"]);
+    let dist = viewer_dist(&dir);
+    let browser = Browser::start();
+    browser.goto(&serve(dist));
+    let input = browser.wait_for("input[type=file]").remove(0);
+    let start = Instant::now();
+    browser.send_keys(&input, snapshot.to_str().unwrap());
+    browser.wait_for("[data-chain-id]");
+    let opened = start.elapsed();
+    let timing = browser.wait_for("#timing").remove(0);
+    let (read_ms, check_ms) = (
+        browser.attribute(&timing, "data-read-ms"),
+        browser.attribute(&timing, "data-check-ms"),
+    );
+
+    let count = |browser: &Browser| -> (usize, usize) {
+        let runs: usize = browser
+            .find_all("[data-run-count]")
+            .iter()
+            .map(|e| {
+                browser
+                    .attribute(e, "data-run-count")
+                    .parse::<usize>()
+                    .unwrap()
+            })
+            .sum();
+        (browser.find_all("[data-chain-id]").len(), runs)
+    };
+    let (nodes, in_runs) = count(&browser);
+    assert_eq!(nodes + in_runs, 1600);
+    assert!(in_runs > 0, "long single-child runs start collapsed");
+
+    // Expand every run, one click each, until all 1,600 layers are drawn.
+    let mut clicks = 0;
+    let mut slowest = Duration::ZERO;
+    while !browser.find_all("[data-run-count]").is_empty() {
+        let before = browser.find_all("[data-chain-id]").len();
+        click_in_page(&browser, "[data-run-count]");
+        slowest = slowest.max(time_until(|| {
+            browser.find_all("[data-chain-id]").len() > before
+        }));
+        clicks += 1;
+        assert!(clicks <= 100, "runs do not stay expanded");
+    }
+    assert_eq!(count(&browser), (1600, 0));
+    // A fold mark closes a run again, and opening it again brings every layer back.
+    assert_eq!(browser.find_all("[data-fold]").len(), clicks);
+    click_in_page(&browser, "[data-fold]");
+    time_until(|| !browser.find_all("[data-run-count]").is_empty());
+    click_in_page(&browser, "[data-run-count]");
+    time_until(|| browser.find_all("[data-chain-id]").len() == 1600);
+
+    // Select the last layer drawn; the details panel names it, the arrow keys move on.
+    let last = browser.find_all("[data-chain-id]").pop().unwrap();
+    let chain = browser.attribute(&last, "data-chain-id");
+    let css = format!("[data-chain-id='{chain}']");
+    click_in_page(&browser, &css);
+    let select = time_until(|| {
+        let d = browser.find_all("#details");
+        !d.is_empty() && browser.text(&d[0]).contains(&chain)
+    });
+    browser.execute(
+        "document.querySelector('#graph').dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowUp', bubbles: true}))",
+    );
+    time_until(|| {
+        let s = browser.find_all(".node.selected");
+        s.len() == 1 && browser.attribute(&s[0], "data-chain-id") != chain
+    });
+    eprintln!(
+        "viewer at 1600 layers ({} KB snapshot): opened and drawn in {} ms (read {read_ms} ms, \
+         checked {check_ms} ms in the page); {clicks} runs expanded, slowest {} ms; \
+         selection shown in {} ms",
+        std::fs::metadata(&snapshot).unwrap().len() / 1024,
+        opened.as_millis(),
+        slowest.as_millis(),
+        select.as_millis()
     );
 }

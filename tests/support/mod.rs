@@ -82,15 +82,20 @@ fn require_root() {
 
 /// Runs the harness; panics with its output when it fails.
 pub fn engine(args: &[&str]) {
+    engine_script("engine", args);
+}
+
+/// Runs a script of `tests/harness`; panics with its output when it fails.
+pub fn engine_script(script: &str, args: &[&str]) {
     require_root();
-    let out = Command::new(repo_root().join("tests/harness/engine"))
+    let out = Command::new(repo_root().join("tests/harness").join(script))
         .args(args)
         .env("ENGINE_QUIET", "1")
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "engine {args:?} failed:\n{}",
+        "{script} {args:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }

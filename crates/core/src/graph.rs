@@ -181,7 +181,7 @@ impl Default for Spacing {
 }
 
 /// Lays the forest out top-down. Runs of foldable layers at least `min_run` long collapse into
-/// one node unless their first layer is in `expanded`.
+/// one node unless their first layer is in `expanded`, which opens the whole run.
 pub fn layout(graph: &LayerGraph, expanded: &BTreeSet<ChainId>, spacing: Spacing) -> Layout {
     let mut out = Layout::default();
     let mut next_column = 0usize;
@@ -192,6 +192,7 @@ pub fn layout(graph: &LayerGraph, expanded: &BTreeSet<ChainId>, spacing: Spacing
             root,
             None,
             0,
+            false,
             expanded,
             spacing,
             &mut out,
@@ -210,15 +211,17 @@ fn place(
     start: &ChainId,
     parent_index: Option<usize>,
     depth: usize,
+    in_open_run: bool,
     expanded: &BTreeSet<ChainId>,
     spacing: Spacing,
     out: &mut Layout,
     next_column: &mut usize,
     max_depth: &mut usize,
 ) -> f64 {
-    // Follow a run of foldable layers from `start`.
+    // Follow a run of foldable layers from `start`, unless the user opened it.
+    let open = in_open_run || expanded.contains(start);
     let mut run = vec![start.clone()];
-    if !expanded.contains(start) {
+    if !open {
         while graph.foldable(run.last().expect("run is never empty")) {
             let only = graph.nodes[run.last().expect("run is never empty")].children[0].clone();
             if run.contains(&only) {
@@ -276,6 +279,8 @@ fn place(
                     c,
                     Some(index),
                     depth + 1,
+                    // An opened run stays open down to its last foldable layer.
+                    open && graph.foldable(start),
                     expanded,
                     spacing,
                     out,
@@ -364,18 +369,14 @@ mod tests {
             (7, Some(5)),
         ]);
         check(&g, &[], &["run4 @10,5", "5 @10,15", "6 @5,25", "7 @15,25"]);
-        check(
-            &g,
-            &[1],
-            &["1 @10,5", "run3 @10,15", "5 @10,25", "6 @5,35", "7 @15,35"],
-        );
-        check(
-            &g,
-            &[1, 2],
-            &[
-                "1 @10,5", "2 @10,15", "3 @10,25", "4 @10,35", "5 @10,45", "6 @5,55", "7 @15,55",
-            ],
-        );
+        // Opening a run opens all of it, down to the fork.
+        let open = [
+            "1 @10,5", "2 @10,15", "3 @10,25", "4 @10,35", "5 @10,45", "6 @5,55", "7 @15,55",
+        ];
+        check(&g, &[1], &open);
+        check(&g, &[1, 2], &open);
+        // Opening a layer in the middle of a run leaves the part above it folded.
+        check(&g, &[2], &["run4 @10,5", "5 @10,15", "6 @5,25", "7 @15,25"]);
     }
 
     #[test]

@@ -51,9 +51,15 @@ impl Opener {
         });
         wasm_bindgen_futures::spawn_local(async move {
             let size = bytes.len();
+            let start = js_sys::Date::now();
             let result = read_sliced(ticket, bytes, &state)
                 .await
-                .map(|snapshot| Rc::new(Loaded::new(ticket, &name, size, snapshot)))
+                .map(|snapshot| {
+                    let read = js_sys::Date::now();
+                    let mut loaded = Loaded::new(ticket, &name, size, snapshot);
+                    loaded.timing = Some((read - start, js_sys::Date::now() - read));
+                    Rc::new(loaded)
+                })
                 .map_err(|e| format!("{name}: {e}"));
             let selection = current_hash().selection;
             state.dispatch(Action::Opened {

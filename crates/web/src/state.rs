@@ -26,6 +26,9 @@ pub struct Loaded {
     pub store: Store,
     pub findings: Vec<Finding>,
     pub graph: LayerGraph,
+    /// Milliseconds spent reading (inflating, in slices) and then checking; set by the app,
+    /// which has the clock.
+    pub timing: Option<(f64, f64)>,
 }
 
 /// Components compare props on every render; comparing whole stores would cost as much as the
@@ -55,6 +58,7 @@ impl Loaded {
             store,
             findings,
             graph,
+            timing: None,
         }
     }
 

@@ -183,6 +183,13 @@ pub fn graph(props: &GraphProps) -> Html {
                     let (on_select, chain) = (props.on_select.clone(), chain.clone());
                     Callback::from(move |_: MouseEvent| on_select.emit(Selection::Layer(chain.clone())))
                 };
+                let fold = {
+                    let (on_toggle, chain) = (props.on_toggle.clone(), chain.clone());
+                    Callback::from(move |e: MouseEvent| {
+                        e.stop_propagation();
+                        on_toggle.emit(chain.clone())
+                    })
+                };
                 let size = node.size.map(|s| storesnap_core::docker::human_size(s as i64)).unwrap_or_default();
                 let tags = node.images.iter().map(|id| {
                     let image = &l.store.images[id];
@@ -211,6 +218,13 @@ pub fn graph(props: &GraphProps) -> Html {
                         }
                         if !node.containers.is_empty() {
                             <text class="containers" x="8" y={(NODE_H + 12.0).to_string()}>{ format!("{} containers", node.containers.len()) }</text>
+                        }
+                        if props.expanded.contains(chain) {
+                            <g class="fold" data-fold={chain.to_string()} onclick={fold.clone()}>
+                                <title>{ "Fold this run of layers again" }</title>
+                                <circle cx={(NODE_W - 2.0).to_string()} cy="2" r="7" />
+                                <text x={(NODE_W - 2.0).to_string()} y="6" text-anchor="middle">{ "−" }</text>
+                            </g>
                         }
                     </g>
                 }

@@ -65,6 +65,11 @@ pub fn overview(props: &OverviewProps) -> Html {
                 <span class="sev error">{ format!("{} errors", count(Severity::Error)) }</span>
                 <span class="sev warning">{ format!("{} warnings", count(Severity::Warning)) }</span>
                 <span class="sev info">{ format!("{} info", count(Severity::Info)) }</span>
+                if let Some((read, check)) = l.timing {
+                    <span class="muted" id="timing" data-read-ms={format!("{read:.0}")} data-check-ms={format!("{check:.0}")}>
+                        { format!("read in {read:.0} ms, checked in {check:.0} ms, here in your browser") }
+                    </span>
+                }
             </p>
         </section>
     }
