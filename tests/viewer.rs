@@ -137,6 +137,7 @@ fn time_until(mut f: impl FnMut() -> bool) -> Duration {
 /// 40-layer base, written by a real dockerd. Every layer can be drawn and selected. The times
 /// are printed for the record (they include WebDriver round trips), not asserted.
 #[test]
+#[allow(clippy::print_stderr)] // The figures are for the record; `--nocapture` shows them.
 fn the_viewer_stays_usable_at_1600_layers() {
     let dir = scratch("bulk");
     engine_script("bulk", &[dir.to_str().unwrap(), "1600", "40"]);
