@@ -25,7 +25,7 @@ fn viewer_dist(dir: &Path) -> PathBuf {
     let _one = TRUNK.lock().unwrap_or_else(|e| e.into_inner());
     let dist = dir.join("dist");
     let built = Command::new("trunk")
-        .args(["build", "--offline", "--dist"])
+        .args(["build", "--release", "--offline", "--dist"])
         .arg(&dist)
         .current_dir(repo_root())
         .output()
