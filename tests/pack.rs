@@ -258,6 +258,51 @@ fn packing_a_live_daemon_warns_but_does_not_fail() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // With the daemon up, pack records what it is: the first thing a bug report needs.
+        let socket = format!(
+            "unix://{}/docker.sock",
+            std::fs::read_to_string(dir.join("exec-root"))
+                .unwrap()
+                .trim()
+        );
+        let gz = pack(
+            &dir.join("root"),
+            &dir.join("engine.tar.gz"),
+            &["-q", "--docker-host", &socket],
+        );
+        let engine = read_snapshot(&gz)
+            .manifest
+            .engine
+            .expect("the engine is recorded");
+        let docker = Command::new("/usr/bin/docker")
+            .args([
+                "-H",
+                &socket,
+                "version",
+                "-f",
+                "{{.Server.Version}} {{.Server.APIVersion}}",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            format!("{} {}", engine.version, engine.api_version),
+            String::from_utf8_lossy(&docker.stdout).trim()
+        );
+        // A daemon that owns another data root says nothing about this one.
+        let other = copy_store(
+            &Store {
+                root: dir.join("root"),
+                oracle: dir.join("oracle"),
+            },
+            "other-root",
+        );
+        let gz = pack(
+            &other,
+            &dir.join("other.tar.gz"),
+            &["-q", "--docker-host", &socket],
+        );
+        assert_eq!(read_snapshot(&gz).manifest.engine, None);
+
         let mut packs = 0;
         let mut distinct = std::collections::HashSet::new();
         let mut warnings = 0;
@@ -519,4 +564,127 @@ fn large_files_are_listed_not_copied() {
         .entries
         .values()
         .all(|e| !matches!(e, Entry::File(b) if b.len() > 300)));
+}
+
+/// `report` holds what a bug report needs and none of the secrets: neither from a snapshot nor
+/// from the live, unredacted root.
+#[test]
+fn a_report_contains_no_secret() {
+    let store = store(Scenario::Full);
+    let dir = scratch("report");
+    let gz = dir.join("s.tar.gz");
+    pack(&store.root, &gz, &["-q"]);
+    for args in [
+        vec!["report", gz.to_str().unwrap()],
+        vec!["report", "--root", store.root.to_str().unwrap()],
+    ] {
+        let o = storesnap(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8(o.stdout).unwrap();
+        for secret in PLANTED_SECRETS.iter().chain(IMAGE_SECRETS) {
+            assert!(!text.contains(secret), "{secret} in the report of {args:?}");
+        }
+        assert!(text.starts_with("### Docker image store: "), "{text}");
+        assert!(text.contains("| Storage driver | `overlay2` |"));
+        assert!(
+            text.contains("local/app:classic"),
+            "largest images are listed"
+        );
+    }
+}
+
+/// `--dry-run` lists exactly what a real pack would write, skip and redact, and writes nothing.
+#[test]
+fn dry_run_lists_what_pack_would_do_and_writes_nothing() {
+    let store = store(Scenario::Full);
+    let dir = scratch("dry-run");
+    let out = dir.join("never.tar.gz");
+    let o = storesnap(&[
+        "pack",
+        "--dry-run",
+        "--root",
+        store.root.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.exists(), "a dry run wrote {}", out.display());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "nothing else either"
+    );
+
+    let snap = read_snapshot(&pack(&store.root, &dir.join("real.tar.gz"), &["-q"]));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let (mut packed, mut redacted, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut words = line.split_whitespace();
+        let (fate, path) = (words.next().unwrap(), words.next().unwrap());
+        let path = path.trim_end_matches('/').to_owned();
+        let rest: Vec<String> = words.map(str::to_owned).collect();
+        match fate {
+            "pack" => packed.push(path),
+            "redact" => {
+                packed.push(path.clone());
+                redacted.push((path, rest));
+            }
+            "skip" => skipped.push((path, rest.join(" "))),
+            other => panic!("unexpected line {other:?}"),
+        }
+    }
+    let entries: Vec<String> = snap.entries.keys().cloned().collect();
+    assert_eq!(packed, entries);
+    let want: Vec<(String, Vec<String>)> = snap
+        .manifest
+        .redacted
+        .iter()
+        .map(|r| (r.path.clone(), r.fields.clone()))
+        .collect();
+    redacted.sort();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(redacted, want_sorted);
+    assert!(!redacted.is_empty());
+    let want: Vec<(String, String)> = snap
+        .manifest
+        .skipped
+        .iter()
+        .map(|s| (s.path.clone(), s.reason.as_str().to_owned()))
+        .collect();
+    assert_eq!(skipped, want);
+    assert!(text.lines().last().unwrap().ends_with("nothing written"));
+}
+
+/// `--no-tar-split` leaves every tar-split out, says so, and `check` does not call them missing.
+#[test]
+fn no_tar_split_is_smaller_and_still_checks_clean() {
+    use storesnap_core::manifest::SkipReason;
+    let store = store(Scenario::Full);
+    let dir = scratch("no-tar-split");
+    let (full, slim) = (dir.join("full.tar.gz"), dir.join("slim.tar.gz"));
+    let full_bytes = pack(&store.root, &full, &["-q"]);
+    let slim_bytes = pack(&store.root, &slim, &["-q", "--no-tar-split"]);
+    assert!(slim_bytes.len() < full_bytes.len());
+    let (a, b) = (read_snapshot(&full_bytes), read_snapshot(&slim_bytes));
+    let tar_splits: Vec<&String> = a
+        .entries
+        .keys()
+        .filter(|p| p.ends_with("/tar-split.json.gz"))
+        .collect();
+    assert_eq!(tar_splits.len() as u64, a.manifest.counts.layers);
+    assert!(!b.entries.keys().any(|p| p.ends_with("/tar-split.json.gz")));
+    let omitted: Vec<&String> = b
+        .manifest
+        .skipped
+        .iter()
+        .filter(|s| s.reason == SkipReason::Omitted)
+        .map(|s| &s.path)
+        .collect();
+    assert_eq!(omitted, tar_splits);
+    let (_, fa) = storesnap_core::analyze(&a);
+    let (_, fb) = storesnap_core::analyze(&b);
+    assert_eq!(fa, fb, "the same findings with and without tar-split");
+    let o = storesnap(&["check", slim.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
 }

@@ -2,9 +2,11 @@
 //! root, the clock, the terminal, exit codes) and hands bytes to `storesnap-core`.
 
 mod check;
+mod engine;
 mod exit;
 mod info;
 mod pack;
+mod report;
 mod source;
 mod views;
 
@@ -37,6 +39,7 @@ enum Command {
     Images(views::ImagesArgs),
     History(views::HistoryArgs),
     Df(views::DfArgs),
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Images(args) => views::images(args),
         Command::History(args) => views::history(args),
         Command::Df(args) => views::df(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

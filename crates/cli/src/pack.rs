@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest as _, Sha256};
 use storesnap_core::docker::human_size;
 use storesnap_core::manifest::{
-    Counts, Host, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
+    Counts, Engine, Host, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
 };
 use storesnap_core::redact::{Redaction, Redactor};
 use storesnap_core::time::{parse_rfc3339_utc, UtcTime};
@@ -59,6 +59,17 @@ pub struct PackArgs {
     /// Files larger than this many bytes are listed in the manifest instead of copied.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     max_file_size: u64,
+    /// Leave out every layer's tar-split.json.gz (listed as skipped): a smaller snapshot, but
+    /// without the per-file detail of each layer. `check` then does not report them missing.
+    #[arg(long)]
+    no_tar_split: bool,
+    /// Where to ask the daemon for its version, recorded when its data root is the one packed
+    /// [default: $DOCKER_HOST, else unix:///var/run/docker.sock].
+    #[arg(long, value_name = "ADDRESS")]
+    docker_host: Option<String>,
+    /// List what would be packed, skipped and redacted, and write nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// Print no progress and no summary.
     #[arg(short, long)]
     quiet: bool,
@@ -130,9 +141,18 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
         redact_containers: true,
         max_file_size: args.max_file_size,
         hostname: hostname(),
+        no_tar_split: args.no_tar_split,
+        engine: crate::engine::describe(
+            &crate::engine::address(args.docker_host.as_deref()),
+            &root,
+        ),
     };
     let packed = collect(&root, &options, &progress)?;
     progress.finish_and_clear();
+    if args.dry_run {
+        dry_run(&packed.snapshot, &mut io::stdout().lock())?;
+        return Ok(Exit::Success);
+    }
 
     let to_stdout = args.output.as_deref() == Some(Path::new("-"));
     let output = match args.output {
@@ -196,6 +216,49 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// What `--dry-run` prints: a line per path, its fate first, so it greps and sorts well.
+///
+/// `pack PATH` is copied as is, `redact PATH FIELD…` is copied with those values replaced,
+/// `skip PATH REASON` is listed in the manifest but not copied.
+fn dry_run(snapshot: &Snapshot, out: &mut impl Write) -> io::Result<()> {
+    let m = &snapshot.manifest;
+    let redacted: BTreeMap<&str, &Vec<String>> = m
+        .redacted
+        .iter()
+        .map(|r| (r.path.as_str(), &r.fields))
+        .collect();
+    for (path, entry) in &snapshot.entries {
+        let shown = match entry {
+            Entry::Dir => format!("{path}/"),
+            _ => path.clone(),
+        };
+        match redacted.get(path.as_str()) {
+            Some(fields) => writeln!(out, "redact {shown} {}", fields.join(" "))?,
+            None => writeln!(out, "pack   {shown}")?,
+        }
+    }
+    for s in &m.skipped {
+        writeln!(out, "skip   {} {}", s.path, s.reason.as_str())?;
+    }
+    let c = &m.counts;
+    writeln!(
+        out,
+        "# would pack {} files, {} symlinks and {} dirs from {} [{}]: {} images, {} layers, \
+         {} containers; {} values redacted in {} files, {} paths skipped; nothing written",
+        c.files,
+        c.symlinks,
+        c.dirs,
+        m.data_root,
+        m.storage_driver,
+        c.images,
+        c.layers,
+        c.containers,
+        redacted.values().map(|f| f.len()).sum::<usize>(),
+        redacted.len(),
+        m.skipped.len()
+    )
+}
+
 /// Settings of one pack.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -206,6 +269,10 @@ pub struct Options {
     pub redact_containers: bool,
     pub max_file_size: u64,
     pub hostname: String,
+    /// Leave out `tar-split.json.gz` (listed as skipped): smaller, but no per-file detail.
+    pub no_tar_split: bool,
+    /// The daemon's own description, when it answered.
+    pub engine: Option<Engine>,
 }
 
 /// A collected snapshot and the canonical data root it came from.
@@ -316,6 +383,7 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
             arch: std::env::consts::ARCH.into(),
             os: std::env::consts::OS.into(),
         },
+        engine: options.engine.clone(),
         storage_driver,
         data_root: root.display().to_string(),
         counts,
@@ -382,6 +450,14 @@ pub enum Action {
 }
 
 /// The packing policy: what happens to `path` (relative to the data root, split on `/`).
+/// `image/<driver>/layerdb/sha256/<chain>/tar-split.json.gz`.
+fn is_tar_split(parts: &[&str]) -> bool {
+    matches!(
+        parts,
+        ["image", _, "layerdb", "sha256", _, "tar-split.json.gz"]
+    )
+}
+
 pub fn classify(path: &[&str], kind: Kind) -> Action {
     use Action::*;
     use SkipReason::*;
@@ -486,6 +562,9 @@ impl Walker<'_> {
         let parts: Vec<&str> = rel.split('/').collect();
         let action = match (kind, classify(&parts, kind)) {
             (Kind::Other, _) => Action::Skip(SkipReason::SpecialFile),
+            (Kind::File, _) if self.options.no_tar_split && is_tar_split(&parts) => {
+                Action::Skip(SkipReason::Omitted)
+            }
             (_, action) => action,
         };
         if let Action::Skip(reason) = action {

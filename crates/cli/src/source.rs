@@ -32,6 +32,8 @@ impl Source {
                 redact_containers: false,
                 max_file_size: 256 << 20,
                 hostname: String::new(),
+                no_tar_split: false,
+                engine: None,
             };
             return Ok(crate::pack::collect(root, &options, &ProgressBar::hidden())?.snapshot);
         }

@@ -12,6 +12,7 @@ pub mod graph;
 pub mod id;
 pub mod manifest;
 pub mod redact;
+pub mod report;
 pub mod snapshot;
 pub mod store;
 pub mod time;

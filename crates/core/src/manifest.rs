@@ -26,6 +26,9 @@ pub struct Manifest {
     /// When it was packed, RFC 3339 UTC (or the `SOURCE_DATE_EPOCH` / `--created` it was given).
     pub created: String,
     pub host: Host,
+    /// The daemon that owned the data root, when it answered while `pack` ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
     /// The graph driver, detected from `image/<driver>/`.
     pub storage_driver: String,
     /// The data root on the packing host, e.g. `/var/lib/docker`.
@@ -54,6 +57,15 @@ impl Manifest {
     pub fn image_configs_redacted(&self) -> bool {
         !self.image_configs.is_empty()
     }
+}
+
+/// The Docker engine, as its `/version` endpoint described itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Engine {
+    pub version: String,
+    pub api_version: String,
+    #[serde(default)]
+    pub kernel_version: String,
 }
 
 /// The packing host.
@@ -112,6 +124,25 @@ pub enum SkipReason {
     Vanished,
     /// A container config that is not valid JSON cannot be redacted, so it is left out.
     Unredactable,
+    /// Left out because the user asked (`pack --no-tar-split`).
+    Omitted,
+}
+
+impl SkipReason {
+    /// The reason as the manifest spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Contents => "contents",
+            SkipReason::Sensitive => "sensitive",
+            SkipReason::TooLarge => "too-large",
+            SkipReason::OutOfScope => "out-of-scope",
+            SkipReason::SymlinkOutsideRoot => "symlink-outside-root",
+            SkipReason::SpecialFile => "special-file",
+            SkipReason::Vanished => "vanished",
+            SkipReason::Unredactable => "unredactable",
+            SkipReason::Omitted => "omitted",
+        }
+    }
 }
 
 /// A file whose values were redacted.

@@ -526,6 +526,7 @@ mod tests {
             tool: "storesnap test".into(),
             created: "2026-01-01T00:00:00Z".into(),
             host: Host::default(),
+            engine: None,
             storage_driver: "overlay2".into(),
             data_root: "/var/lib/docker".into(),
             counts: Counts::default(),

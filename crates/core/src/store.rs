@@ -125,6 +125,7 @@ pub struct Layer {
     pub cache_id: Option<CacheId>,
     /// The layer's own size (`size`), not the chain's.
     pub size: Option<u64>,
+    /// Whether the layer has its tar-split on the host (in the snapshot, or left out on request).
     pub tar_split: bool,
     pub descriptor: Option<Value>,
 }
@@ -384,6 +385,14 @@ impl Loader<'_> {
 
     fn layers(&mut self) {
         let prefix = format!("{}layerdb/sha256/", self.base);
+        let snap = self.snap;
+        let omitted: BTreeSet<&str> = snap
+            .manifest
+            .skipped
+            .iter()
+            .filter(|s| s.reason == crate::manifest::SkipReason::Omitted)
+            .map(|s| s.path.as_str())
+            .collect();
         for name in children(self.snap, &prefix) {
             let dir = format!("{prefix}{name}");
             if name.ends_with("-removing") {
@@ -429,10 +438,10 @@ impl Loader<'_> {
                         }
                     });
             let descriptor = self.json(&format!("{dir}/descriptor.json"), &subject);
-            let tar_split = self
-                .snap
-                .entries
-                .contains_key(&format!("{dir}/tar-split.json.gz"));
+            let tar_split_path = format!("{dir}/tar-split.json.gz");
+            // Left out by `pack --no-tar-split`: present on the host, just not in the snapshot.
+            let tar_split = self.snap.entries.contains_key(&tar_split_path)
+                || omitted.contains(tar_split_path.as_str());
             self.store.layers.insert(
                 chain_id.clone(),
                 Layer {

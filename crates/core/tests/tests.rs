@@ -21,6 +21,7 @@ macro_rules! fixture {
             )),
             images: include_str!(concat!("data/", $scenario, "/oracle/images.jsonl")),
             history: include_str!(concat!("data/", $scenario, "/oracle/history-all.json")),
+            report: include_str!(concat!("data/", $scenario, "/report.md")),
         }
     };
 }
@@ -34,6 +35,8 @@ struct Fixture {
     images: &'static str,
     /// `docker history --no-trunc --format '{{json .}}'` of every image, by image ID.
     history: &'static str,
+    /// `storesnap report` for it, reviewed and committed.
+    report: &'static str,
 }
 
 impl Fixture {
@@ -347,4 +350,26 @@ fn the_store_timeline_orders_every_image() {
         }
     }
     assert!(events.iter().any(|e| e.last_updated.is_some()));
+}
+
+/// The report is a snapshot test: a change to it shows up as a diff of `data/*/report.md` to
+/// review. `UPDATE_SNAPSHOTS=1 cargo test -p storesnap-core --test tests` rewrites them.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_report_matches_its_reviewed_snapshot() {
+    for (name, fixture) in [("basic", fixture!("basic")), ("full", fixture!("full"))] {
+        let s = read(fixture.snapshot);
+        let (store, findings) = storesnap_core::analyze(&s);
+        let got = storesnap_core::report::markdown(&s.manifest, &store, &findings);
+        #[cfg(not(target_arch = "wasm32"))]
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            let path = format!("{}/tests/data/{name}/report.md", env!("CARGO_MANIFEST_DIR"));
+            std::fs::write(path, &got).unwrap();
+            continue;
+        }
+        assert_eq!(
+            got, fixture.report,
+            "data/{name}/report.md is stale: UPDATE_SNAPSHOTS=1 rewrites it; review the diff"
+        );
+    }
 }
