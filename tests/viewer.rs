@@ -77,6 +77,28 @@ fn the_viewer_shows_a_packed_store() {
         .sum();
     assert_eq!(nodes + in_runs, layers);
 
+    // "Copy report" gives what `storesnap report` prints for the same file, byte for byte.
+    let cli = storesnap(&["report", snapshot.to_str().unwrap()]);
+    assert!(cli.status.success());
+    let cli = String::from_utf8(cli.stdout).unwrap();
+    browser.click(&browser.wait_for("#report summary").remove(0));
+    browser.click(&browser.wait_for("#copy-report").remove(0));
+    let notice = browser.wait_for("#copy-notice").remove(0);
+    assert_eq!(
+        browser.text(&notice),
+        "Copied.",
+        "a real click may write the clipboard"
+    );
+    let copied =
+        browser.execute("return navigator.clipboard.readText().catch(e => 'unreadable: ' + e)");
+    let copied = copied.as_str().unwrap_or_default();
+    let shown = browser.execute("return document.querySelector('#report-text').value");
+    assert_eq!(shown.as_str().unwrap(), cli, "the report the viewer shows");
+    if !copied.starts_with("unreadable: ") {
+        assert_eq!(copied, cli, "the report on the clipboard");
+    }
+    browser.click(&browser.wait_for("#report summary").remove(0));
+
     // Every image, intermediate ones too: its timeline has a row per `docker history` line.
     browser.click(&browser.wait_for("#all-images")[0]);
     let ids = std::fs::read_to_string(store.oracle.join("image-ids.txt")).unwrap();

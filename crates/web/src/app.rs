@@ -10,7 +10,8 @@ use yew::prelude::*;
 
 use crate::components::{
     details::Details, findings::Findings, graph::Graph, images::Images, loader::Loader,
-    overview::Overview, store_timeline::StoreTimeline, timeline::Timeline,
+    overview::Overview, redactions::Redactions, report::Report, store_timeline::StoreTimeline,
+    timeline::Timeline,
 };
 use crate::hash::{Hash, Source};
 use crate::state::{Action, Loaded, Loading, Selection, Stage, State, LIMITS};
@@ -100,6 +101,16 @@ async fn read_sliced(
             return reader.finish();
         }
     }
+}
+
+/// Puts text on the clipboard (the browser asks nothing for a click's own write).
+async fn copy_text(text: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
 /// Replaces the URL's hash without a history entry or a `hashchange`.
@@ -247,6 +258,19 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |c| state.dispatch(Action::Sort(c)))
     };
+    let on_copy = {
+        let state = state.clone();
+        Callback::from(move |text: String| {
+            let state = state.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let notice = match copy_text(&text).await {
+                    Ok(()) => "Copied.".to_owned(),
+                    Err(e) => format!("Could not copy ({e}): select the text below instead."),
+                };
+                state.dispatch(Action::Notice(notice));
+            });
+        })
+    };
     let on_toggle_all = {
         let state = state.clone();
         Callback::from(move |()| state.dispatch(Action::ToggleAllImages))
@@ -269,6 +293,7 @@ pub fn app() -> Html {
             }
             if let Some(loaded) = &state.loaded {
                 <Overview loaded={loaded.clone()} />
+                <Report loaded={loaded.clone()} {on_copy} notice={state.notice.clone()} />
                 <div class="panes">
                     <section class="graph-pane">
                         <Graph loaded={loaded.clone()} selection={state.selection.clone()}
@@ -286,6 +311,7 @@ pub fn app() -> Html {
                 <StoreTimeline loaded={loaded.clone()} all={state.all_images} selection={state.selection.clone()}
                     on_select={on_select.clone()} />
                 <Findings loaded={loaded.clone()} {on_select} />
+                <Redactions loaded={loaded.clone()} />
             } else {
                 <section class="welcome">
                     <p>{ "Drop a snapshot written by " }<code>{ "storesnap pack" }</code>

@@ -115,6 +115,8 @@ pub struct State {
     pub fetching: Option<String>,
     /// A snapshot being read and checked.
     pub loading: Option<Loading>,
+    /// How the last "Copy report" went.
+    pub notice: Option<String>,
 }
 
 /// A column of the images table.
@@ -226,6 +228,8 @@ pub enum Action {
     ToggleAllImages,
     /// Sort the table by a column; the same column again reverses the order.
     Sort(Column),
+    /// Say how copying the report went.
+    Notice(String),
     /// Pan or zoom the graph; `None` goes back to the initial view.
     SetView(Option<View>),
 }
@@ -245,6 +249,7 @@ impl Reducible for State {
             view: self.view,
             fetching: None,
             loading: self.loading.clone(),
+            notice: None,
         };
         let current = |ticket| next_ticket_is(&self.loading, ticket);
         match action {
@@ -308,6 +313,7 @@ impl Reducible for State {
             }
             Action::Filter(text) => next.filter = text,
             Action::ToggleAllImages => next.all_images = !next.all_images,
+            Action::Notice(text) => next.notice = Some(text),
             Action::Sort(column) => {
                 next.sort = if next.sort.column == column {
                     Sort {

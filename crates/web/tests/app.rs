@@ -540,3 +540,41 @@ async fn one_timeline_across_all_images() {
     assert_eq!(query_all(&root, "[data-timeline-image].selected").len(), 1);
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_report_and_what_was_redacted_are_shown() {
+    let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
+    let root = mount_at("#demo");
+    wait_for(&root, "#report-text").await;
+    let textarea: web_sys::HtmlTextAreaElement = query_all(&root, "#report-text")[0]
+        .clone()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(
+        textarea.value(),
+        storesnap_core::report::markdown(&expected.manifest, &expected.store, &expected.findings)
+    );
+    // A synthetic click is no user gesture, so the browser may refuse: either way it says so.
+    click(&query_all(&root, "#copy-report")[0]);
+    let notice = wait_for(&root, "#copy-notice").await;
+    let text = notice[0].text_content().unwrap_or_default();
+    assert!(
+        text.contains("Copied") || text.contains("select the text"),
+        "{text}"
+    );
+
+    // Every redacted file is listed with its fields.
+    let m = &expected.manifest;
+    assert!(!m.redacted.is_empty(), "the demo has planted secrets");
+    let listed = query_all(&root, "[data-redacted-path]");
+    assert_eq!(listed.len(), m.redacted.len());
+    for (li, r) in listed.iter().zip(&m.redacted) {
+        assert_eq!(li.get_attribute("data-redacted-path").unwrap(), r.path);
+        let text = li.text_content().unwrap();
+        for f in &r.fields {
+            assert!(text.contains(f.as_str()), "{f} not shown for {}", r.path);
+        }
+    }
+    assert!(text_of(&root, "#redactions").contains("byte-exact"));
+    root.remove();
+}

@@ -6,6 +6,8 @@ pub mod graph;
 pub mod images;
 pub mod loader;
 pub mod overview;
+pub mod redactions;
+pub mod report;
 pub mod store_timeline;
 pub mod timeline;
 
