@@ -242,3 +242,82 @@ fn the_viewer_stays_usable_at_1600_layers() {
         select.as_millis()
     );
 }
+
+/// Runs `storesnap view ARGS --no-open` and returns the child and the address it printed.
+fn start_view(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_storesnap"))
+        .arg("view")
+        .args(args)
+        .arg("--no-open")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.is_empty() {
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "storesnap view printed no address: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (child, line.trim().to_owned())
+}
+
+/// `storesnap view` serves the viewer embedded in the binary with the snapshot preloaded, on
+/// 127.0.0.1 only; with no snapshot it packs the data root first.
+#[test]
+fn storesnap_view_serves_the_embedded_viewer() {
+    let store = store(Scenario::Full);
+    let dir = scratch("view");
+    let snapshot = dir.join("s.tar.gz");
+    pack(&store.root, &snapshot, &["-q"]);
+    let layers = read_snapshot(&std::fs::read(&snapshot).unwrap())
+        .manifest
+        .counts
+        .layers as usize;
+    let browser = Browser::start();
+    for args in [
+        vec![snapshot.to_str().unwrap()],
+        vec!["--root", store.root.to_str().unwrap()],
+    ] {
+        let (mut child, url) = start_view(&args);
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert!(url.ends_with("/#url=snapshot.tar.gz"), "{url}");
+        browser.goto(&url);
+        browser.wait_for("[data-chain-id]");
+        let nodes = eventually(layers, || {
+            let runs: usize = browser
+                .find_all("[data-run-count]")
+                .iter()
+                .map(|e| {
+                    browser
+                        .attribute(e, "data-run-count")
+                        .parse::<usize>()
+                        .unwrap()
+                })
+                .sum();
+            browser.find_all("[data-chain-id]").len() + runs
+        });
+        assert_eq!(nodes, layers, "{args:?}");
+        // Only its own files and the snapshot are served.
+        let base = url.split('#').next().unwrap();
+        let missing = ureq::get(&format!("{base}../../etc/passwd")).call();
+        assert!(
+            matches!(missing, Err(ureq::Error::Status(404, _))),
+            "{args:?}"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // A file that is not a snapshot is refused before anything is served.
+    let bad = dir.join("bad.tar.gz");
+    std::fs::write(&bad, b"not a snapshot").unwrap();
+    let out = storesnap(&["view", bad.to_str().unwrap(), "--no-open"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not gzip-compressed"));
+}

@@ -8,6 +8,7 @@ mod info;
 mod pack;
 mod report;
 mod source;
+mod view;
 mod views;
 
 use std::io::{self, Write};
@@ -40,6 +41,7 @@ enum Command {
     History(views::HistoryArgs),
     Df(views::DfArgs),
     Report(report::ReportArgs),
+    View(view::ViewArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::History(args) => views::history(args),
         Command::Df(args) => views::df(args),
         Command::Report(args) => report::run(args),
+        Command::View(args) => view::run(args),
     };
     match result {
         Ok(exit) => exit.into(),

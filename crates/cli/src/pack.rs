@@ -281,7 +281,7 @@ pub struct Packed {
     pub root: PathBuf,
 }
 
-fn creation_time(flag: Option<&str>) -> anyhow::Result<i64> {
+pub(crate) fn creation_time(flag: Option<&str>) -> anyhow::Result<i64> {
     let parse = |s: &str| {
         s.trim()
             .parse::<i64>()
@@ -933,7 +933,7 @@ fn redaction_key(root: &Path) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| fs::read_to_string("/etc/hostname"))
         .map(|s| s.trim().to_owned())
