@@ -47,3 +47,36 @@ fn parse_and_check() {
         }
     }
 }
+
+/// The viewer's work on any snapshot, natively, to compare with the times the viewer shows for
+/// the same file (its overview says "read in … ms, checked in … ms"):
+///   MEASURE_FILE=store.tar.gz cargo test --release -p storesnap-core --test measure -- --nocapture
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+#[allow(clippy::print_stdout)]
+fn the_viewers_work_on_a_file() {
+    let Some(path) = std::env::var_os("MEASURE_FILE") else {
+        return;
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let mut best = (f64::MAX, f64::MAX);
+    for _ in 0..5 {
+        let start = now_ms();
+        let mut reader =
+            storesnap_core::SlicedReader::new(bytes.clone(), Limits::default()).unwrap();
+        while !reader.step(256 << 10).unwrap() {}
+        let snapshot = reader.finish().unwrap();
+        let read = now_ms();
+        let (store, findings) = storesnap_core::analyze(&snapshot);
+        let graph = storesnap_core::graph::LayerGraph::new(&store, &findings);
+        let checked = now_ms();
+        assert!(!graph.nodes.is_empty());
+        best = (best.0.min(read - start), best.1.min(checked - read));
+    }
+    println!(
+        "{}: read {:.0} ms, checked {:.0} ms (best of 5, natively)",
+        std::path::Path::new(&path).display(),
+        best.0,
+        best.1
+    );
+}
