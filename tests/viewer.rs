@@ -114,7 +114,13 @@ fn the_viewer_shows_a_packed_store() {
         assert_eq!(got, want, "timeline rows of {id}");
     }
 
-    // A picture to look at: the last image selected, its chain lit in the graph.
+    // A picture to look at: an image with a real history selected, its chain lit in the graph.
+    browser.execute(
+        "[...document.querySelectorAll('tr[data-image-id]')]\
+           .find(r => r.cells[0].textContent == 'local/app' && r.cells[1].textContent == 'classic')\
+           .click()",
+    );
+    eventually(1, || browser.find_all("#details").len());
     browser.execute("window.scrollTo(0, 0)");
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("viewer-e2e.png");
     browser.screenshot(&shot);

@@ -202,6 +202,15 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
             human_size(written as i64),
             started.elapsed().as_secs_f64(),
         )?;
+        match &m.engine {
+            Some(e) => writeln!(err, "storesnap: engine: Docker {} (API {})", e.version, e.api_version)?,
+            None => writeln!(
+                err,
+                "storesnap: engine version not recorded: no daemon that owns {} answered at {} (--docker-host)",
+                m.data_root,
+                crate::engine::address(args.docker_host.as_deref())
+            )?,
+        }
         for w in m.warnings.iter().take(5) {
             writeln!(err, "storesnap: warning: {w}")?;
         }

@@ -14,13 +14,18 @@ pub const MAX_CHAIN_DEPTH: usize = 125;
 pub fn analyze(snapshot: &crate::Snapshot) -> (Store, Vec<Finding>) {
     let (store, mut findings) = crate::store::load(snapshot);
     findings.extend(check(&store));
+    sort_findings(&mut findings);
+    (store, findings)
+}
+
+/// The order findings are reported in: most severe first, then by code and subjects.
+pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then(a.code.cmp(&b.code))
             .then(a.subjects.cmp(&b.subjects))
     });
-    (store, findings)
 }
 
 /// The cross-object checks.

@@ -53,15 +53,23 @@ impl Opener {
         wasm_bindgen_futures::spawn_local(async move {
             let size = bytes.len();
             let start = js_sys::Date::now();
-            let result = read_sliced(ticket, bytes, &state)
-                .await
-                .map(|snapshot| {
+            let result = match read_sliced(ticket, bytes, &state).await {
+                Ok(snapshot) => {
                     let read = js_sys::Date::now();
-                    let mut loaded = Loaded::new(ticket, &name, size, snapshot);
+                    // Load, check and graph are separate steps, with the page given its turn
+                    // between them.
+                    let (store, mut findings) = storesnap_core::store::load(&snapshot);
+                    TimeoutFuture::new(0).await;
+                    findings.extend(storesnap_core::check::check(&store));
+                    storesnap_core::check::sort_findings(&mut findings);
+                    TimeoutFuture::new(0).await;
+                    let mut loaded =
+                        Loaded::from_parts(ticket, &name, size, snapshot.manifest, store, findings);
                     loaded.timing = Some((read - start, js_sys::Date::now() - read));
-                    Rc::new(loaded)
-                })
-                .map_err(|e| format!("{name}: {e}"));
+                    Ok(Rc::new(loaded))
+                }
+                Err(e) => Err(format!("{name}: {e}")),
+            };
             let selection = current_hash().selection;
             state.dispatch(Action::Opened {
                 ticket,

@@ -49,12 +49,24 @@ impl Loaded {
     /// Checks a parsed snapshot and lays out its graph.
     pub fn new(ticket: u64, name: &str, size: usize, snapshot: Snapshot) -> Loaded {
         let (store, findings) = storesnap_core::analyze(&snapshot);
+        Loaded::from_parts(ticket, name, size, snapshot.manifest, store, findings)
+    }
+
+    /// A snapshot whose store is loaded and checked (the app does that in steps).
+    pub fn from_parts(
+        ticket: u64,
+        name: &str,
+        size: usize,
+        manifest: Manifest,
+        store: Store,
+        findings: Vec<Finding>,
+    ) -> Loaded {
         let graph = LayerGraph::new(&store, &findings);
         Loaded {
             ticket,
             name: name.to_owned(),
             size,
-            manifest: snapshot.manifest,
+            manifest,
             store,
             findings,
             graph,

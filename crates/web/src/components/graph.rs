@@ -36,13 +36,19 @@ const NODE_H: f64 = 30.0;
 #[function_component(Graph)]
 pub fn graph(props: &GraphProps) -> Html {
     let l = &props.loaded;
-    // Columns leave room for the image labels to the right of each node.
-    let placed = layout(
-        &l.graph,
-        &props.expanded,
-        Spacing {
-            column: 270.0,
-            ..Spacing::default()
+    // Laid out once per snapshot and set of open runs, not on every pan, zoom or selection.
+    let placed = use_memo(
+        (props.loaded.clone(), props.expanded.clone()),
+        |(l, expanded)| {
+            // Columns leave room for the image labels to the right of each node.
+            layout(
+                &l.graph,
+                expanded,
+                Spacing {
+                    column: 270.0,
+                    ..Spacing::default()
+                },
+            )
         },
     );
     let view = props
