@@ -45,6 +45,7 @@ impl Opener {
         let ticket = self.tickets.get() + 1;
         self.tickets.set(ticket);
         let state = self.state.clone();
+        let tickets = self.tickets.clone();
         state.dispatch(Action::Open {
             ticket,
             name: name.clone(),
@@ -53,7 +54,7 @@ impl Opener {
         wasm_bindgen_futures::spawn_local(async move {
             let size = bytes.len();
             let start = js_sys::Date::now();
-            let result = match read_sliced(ticket, bytes, &state).await {
+            let result = match read_sliced(ticket, &tickets, bytes, &state).await {
                 Ok(snapshot) => {
                     let read = js_sys::Date::now();
                     // Load, check and graph are separate steps, with the page given its turn
@@ -84,11 +85,18 @@ impl Opener {
 /// the page repaints and stays responsive even while a hostile file runs into the size cap.
 async fn read_sliced(
     ticket: u64,
+    tickets: &Cell<u64>,
     bytes: Vec<u8>,
     state: &UseReducerHandle<State>,
 ) -> storesnap_core::Result<Snapshot> {
     let mut reader = SlicedReader::new(bytes, LIMITS)?;
     loop {
+        if tickets.get() != ticket {
+            // Another file was opened: stop inflating this one (its result would be dropped).
+            return Err(storesnap_core::Error::Io(std::io::Error::other(
+                "superseded",
+            )));
+        }
         let start = js_sys::Date::now();
         let mut done = false;
         while !done && js_sys::Date::now() - start < SLICE_MS {

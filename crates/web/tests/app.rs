@@ -578,3 +578,20 @@ async fn the_report_and_what_was_redacted_are_shown() {
     assert!(text_of(&root, "#redactions").contains("byte-exact"));
     root.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_file_opened_later_wins_over_one_still_reading() {
+    let root = mount();
+    settle().await;
+    pick(&root, "bomb.tar.gz", &bomb(300));
+    wait_for(&root, "#loading").await;
+    // The user gives up on the slow file and opens the demo instead.
+    click(&query_all(&root, "#demo")[0]);
+    wait_for(&root, "[data-chain-id]").await;
+    // The first file's outcome, whenever it comes, does not replace the demo.
+    TimeoutFuture::new(2000).await;
+    assert_eq!(text_of(&root, "#error"), "");
+    assert!(query_all(&root, "#loading").is_empty());
+    assert_eq!(text_of(&root, "#overview h2"), "demo snapshot");
+    root.remove();
+}
