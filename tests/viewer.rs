@@ -18,6 +18,21 @@ fn eventually(want: usize, mut f: impl FnMut() -> usize) -> usize {
     }
 }
 
+/// Layers the graph draws: (nodes of their own, layers inside collapsed runs).
+fn drawn(browser: &Browser) -> (usize, usize) {
+    let in_runs = browser
+        .find_all("[data-run-count]")
+        .iter()
+        .map(|e| {
+            browser
+                .attribute(e, "data-run-count")
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    (browser.find_all("[data-chain-id]").len(), in_runs)
+}
+
 /// The viewer built by Trunk into a fresh `dir/dist` (tests add files to it).
 fn viewer_dist(dir: &Path) -> PathBuf {
     // Trunk builds into the shared target dir: one build at a time.
@@ -64,17 +79,7 @@ fn the_viewer_shows_a_packed_store() {
                 && p.matches('/').count() == 4
         })
         .count();
-    let nodes = browser.find_all("[data-chain-id]").len();
-    let in_runs: usize = browser
-        .find_all("[data-run-count]")
-        .iter()
-        .map(|e| {
-            browser
-                .attribute(e, "data-run-count")
-                .parse::<usize>()
-                .unwrap()
-        })
-        .sum();
+    let (nodes, in_runs) = drawn(&browser);
     assert_eq!(nodes + in_runs, layers);
 
     // "Copy report" gives what `storesnap report` prints for the same file, byte for byte.
@@ -185,20 +190,7 @@ fn the_viewer_stays_usable_at_1600_layers() {
         browser.attribute(&timing, "data-check-ms"),
     );
 
-    let count = |browser: &Browser| -> (usize, usize) {
-        let runs: usize = browser
-            .find_all("[data-run-count]")
-            .iter()
-            .map(|e| {
-                browser
-                    .attribute(e, "data-run-count")
-                    .parse::<usize>()
-                    .unwrap()
-            })
-            .sum();
-        (browser.find_all("[data-chain-id]").len(), runs)
-    };
-    let (nodes, in_runs) = count(&browser);
+    let (nodes, in_runs) = drawn(&browser);
     assert_eq!(nodes + in_runs, 1600);
     assert!(in_runs > 0, "long single-child runs start collapsed");
 
@@ -214,7 +206,7 @@ fn the_viewer_stays_usable_at_1600_layers() {
         clicks += 1;
         assert!(clicks <= 100, "runs do not stay expanded");
     }
-    assert_eq!(count(&browser), (1600, 0));
+    assert_eq!(drawn(&browser), (1600, 0));
     // A fold mark closes a run again, and opening it again brings every layer back.
     assert_eq!(browser.find_all("[data-fold]").len(), clicks);
     click_in_page(&browser, "[data-fold]");
@@ -297,17 +289,8 @@ fn storesnap_view_serves_the_embedded_viewer() {
         browser.goto(&url);
         browser.wait_for("[data-chain-id]");
         let nodes = eventually(layers, || {
-            let runs: usize = browser
-                .find_all("[data-run-count]")
-                .iter()
-                .map(|e| {
-                    browser
-                        .attribute(e, "data-run-count")
-                        .parse::<usize>()
-                        .unwrap()
-                })
-                .sum();
-            browser.find_all("[data-chain-id]").len() + runs
+            let (nodes, in_runs) = drawn(&browser);
+            nodes + in_runs
         });
         assert_eq!(nodes, layers, "{args:?}");
         // Only its own files and the snapshot are served.

@@ -64,18 +64,14 @@ pub fn run(args: InfoArgs) -> anyhow::Result<Exit> {
         c.dirs,
         human_size(c.bytes_read as i64)
     )?;
-    let values: usize = m.redacted.iter().map(|r| r.fields.len()).sum();
+    let values = m.redacted_values();
     writeln!(
         out,
         "redacted   {values} values in {} files",
         m.redacted.len()
     )?;
     if m.image_configs_redacted() {
-        let matched = m
-            .image_configs
-            .iter()
-            .filter(|i| i.matched_before_redaction)
-            .count();
+        let matched = m.configs_matched_before_redaction();
         writeln!(
             out,
             "           image configs redacted ({matched} of {} matched their ID before)",

@@ -116,19 +116,8 @@ impl PackError {
 
 pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
     let started = Instant::now();
-    let root = match &args.root {
-        Some(root) => root.clone(),
-        None => {
-            let tried = crate::default_roots();
-            tried.iter().find(|r| r.exists()).cloned().ok_or_else(|| {
-                let list = tried
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>();
-                PackError::NoDefaultRoot(list.join(", "))
-            })?
-        }
-    };
+    let root = resolve_root(args.root.clone())?;
+    let docker_host = crate::engine::address(args.docker_host.as_deref());
     let created = creation_time(args.created.as_deref())?;
     let progress = if args.quiet {
         ProgressBar::hidden()
@@ -142,10 +131,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
         max_file_size: args.max_file_size,
         hostname: hostname(),
         no_tar_split: args.no_tar_split,
-        engine: crate::engine::describe(
-            &crate::engine::address(args.docker_host.as_deref()),
-            &root,
-        ),
+        engine: crate::engine::describe(&docker_host, &root),
     };
     let packed = collect(&root, &options, &progress)?;
     progress.finish_and_clear();
@@ -208,7 +194,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
                 err,
                 "storesnap: engine version not recorded: no daemon that owns {} answered at {} (--docker-host)",
                 m.data_root,
-                crate::engine::address(args.docker_host.as_deref())
+                docker_host
             )?,
         }
         for w in m.warnings.iter().take(5) {
@@ -288,6 +274,18 @@ pub struct Options {
 pub struct Packed {
     pub snapshot: Snapshot,
     pub root: PathBuf,
+}
+
+/// The data root to read: the one given, else the first default that exists.
+pub(crate) fn resolve_root(given: Option<PathBuf>) -> Result<PathBuf, PackError> {
+    if let Some(root) = given {
+        return Ok(root);
+    }
+    let tried = crate::default_roots();
+    tried.iter().find(|r| r.exists()).cloned().ok_or_else(|| {
+        let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+        PackError::NoDefaultRoot(list.join(", "))
+    })
 }
 
 pub(crate) fn creation_time(flag: Option<&str>) -> anyhow::Result<i64> {

@@ -98,13 +98,7 @@ pub fn run(args: ViewArgs) -> anyhow::Result<Exit> {
 
 /// Packs the data root into memory, as `pack` with its defaults would.
 fn pack_now(root: Option<PathBuf>) -> anyhow::Result<Vec<u8>> {
-    let root = match root {
-        Some(root) => root,
-        None => crate::default_roots()
-            .into_iter()
-            .find(|r| r.exists())
-            .context("no Docker data root found; pass --root DIR or a SNAPSHOT")?,
-    };
+    let root = crate::pack::resolve_root(root)?;
     let options = crate::pack::Options {
         created: crate::pack::creation_time(None)?,
         redact_images: false,

@@ -194,6 +194,13 @@ pub struct ImageUsage {
     pub containers: Option<i64>,
 }
 
+impl ImageUsage {
+    /// Whether `docker image ls` (without `-a`) lists it; only those carry usage figures.
+    pub fn listed(&self) -> bool {
+        self.shared_size.is_some()
+    }
+}
+
 /// `docker image ls` flags that change rows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImageListOptions {
@@ -245,9 +252,7 @@ impl Store {
             .images
             .values()
             .filter(|i| i.config.is_some())
-            .filter(|i| {
-                all || !i.tags.is_empty() || !i.digests.is_empty() || !children.contains_key(&i.id)
-            })
+            .filter(|i| all || listed_by_default(i, &children))
             .map(|i| Summary {
                 image: i,
                 created: created_of(i),
@@ -259,6 +264,32 @@ impl Store {
         // The daemon sorts by creation second; ties come out in map order, which is random.
         out.sort_by(|a, b| b.created.cmp(&a.created).then(a.image.id.cmp(&b.image.id)));
         out
+    }
+
+    /// Fills in shared sizes and container counts as `docker system df` does: a layer is shared
+    /// when more than one of `summaries` uses it.
+    fn add_usage(&self, summaries: &mut [Summary<'_>]) {
+        let mut refs: BTreeMap<&ChainId, usize> = BTreeMap::new();
+        for s in summaries.iter() {
+            for c in s.image.chain() {
+                *refs.entry(c).or_default() += 1;
+            }
+        }
+        for s in summaries.iter_mut() {
+            s.containers = self
+                .containers
+                .values()
+                .filter(|c| c.image.as_ref() == Some(&s.image.id))
+                .count() as i64;
+            s.shared_size = s
+                .image
+                .chain()
+                .iter()
+                .filter(|c| refs.get(c).copied().unwrap_or(0) > 1)
+                .filter_map(|c| self.layers.get(c)?.size)
+                .map(|n| n as i64)
+                .sum();
+        }
     }
 
     /// The rows of `docker image ls`.
@@ -276,6 +307,12 @@ impl Store {
     /// and the report ranks. Images `docker system df -v` lists carry their shared and unique
     /// sizes and container counts; with `all`, intermediate images follow without them.
     pub fn image_usage(&self, all: bool) -> Vec<ImageUsage> {
+        let children = self.children_of();
+        let (mut listed, intermediate): (Vec<Summary<'_>>, Vec<Summary<'_>>) = self
+            .summaries(all)
+            .into_iter()
+            .partition(|s| listed_by_default(s.image, &children));
+        self.add_usage(&mut listed);
         let row = |s: &Summary<'_>, with_usage: bool| {
             let (repository, tag) = first_tag(s.image);
             ImageUsage {
@@ -289,17 +326,8 @@ impl Store {
                 containers: with_usage.then_some(s.containers),
             }
         };
-        let listed = self.summaries_with_usage();
         let mut out: Vec<ImageUsage> = listed.iter().map(|s| row(s, true)).collect();
-        if all {
-            let seen: BTreeSet<&ImageId> = listed.iter().map(|s| &s.image.id).collect();
-            out.extend(
-                self.summaries(true)
-                    .iter()
-                    .filter(|s| !seen.contains(&s.image.id))
-                    .map(|s| row(s, false)),
-            );
-        }
+        out.extend(intermediate.iter().map(|s| row(s, false)));
         out
     }
 
@@ -368,27 +396,7 @@ impl Store {
     /// the listed images only.
     fn summaries_with_usage(&self) -> Vec<Summary<'_>> {
         let mut summaries = self.summaries(false);
-        let mut refs: BTreeMap<ChainId, usize> = BTreeMap::new();
-        for s in &summaries {
-            for c in s.image.chain() {
-                *refs.entry(c.clone()).or_default() += 1;
-            }
-        }
-        for s in summaries.iter_mut() {
-            s.containers = self
-                .containers
-                .values()
-                .filter(|c| c.image.as_ref() == Some(&s.image.id))
-                .count() as i64;
-            s.shared_size = s
-                .image
-                .chain()
-                .iter()
-                .filter(|c| refs.get(*c).copied().unwrap_or(0) > 1)
-                .filter_map(|c| self.layers.get(c)?.size)
-                .map(|n| n as i64)
-                .sum();
-        }
+        self.add_usage(&mut summaries);
         summaries
     }
 
@@ -586,6 +594,12 @@ impl Store {
             row("Build Cache", 0, 0, 0, human_size(0)),
         ]
     }
+}
+
+/// Whether `docker image ls` without `-a` lists an image: tagged, digested, or with no child
+/// images (so not an intermediate step of a build).
+fn listed_by_default(i: &Image, children: &BTreeMap<&ImageId, usize>) -> bool {
+    !i.tags.is_empty() || !i.digests.is_empty() || !children.contains_key(&i.id)
 }
 
 fn created_of(i: &Image) -> i64 {

@@ -57,6 +57,19 @@ impl Manifest {
     pub fn image_configs_redacted(&self) -> bool {
         !self.image_configs.is_empty()
     }
+
+    /// How many values redaction replaced, over all files.
+    pub fn redacted_values(&self) -> usize {
+        self.redacted.iter().map(|r| r.fields.len()).sum()
+    }
+
+    /// With `--redact`, how many image configs hashed to their ID before redaction.
+    pub fn configs_matched_before_redaction(&self) -> usize {
+        self.image_configs
+            .iter()
+            .filter(|c| c.matched_before_redaction)
+            .count()
+    }
 }
 
 /// The Docker engine, as its `/version` endpoint described itself.

@@ -17,7 +17,8 @@ use crate::store::Store;
 const MAX_FINDINGS: usize = 50;
 const MAX_IMAGES: usize = 10;
 
-/// The report for a snapshot's manifest, the store loaded from it, and its findings.
+/// The report for a snapshot's manifest, the store loaded from it, and its findings in the
+/// order `analyze` gives them (most severe first).
 pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> String {
     let mut out = String::new();
     let m = manifest;
@@ -95,9 +96,7 @@ pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> Str
             out,
             "| Severity | Code | Concerns | What was seen | What to do |\n|---|---|---|---|---|"
         );
-        let mut sorted: Vec<&Finding> = findings.iter().collect();
-        sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        for f in sorted.iter().take(MAX_FINDINGS) {
+        for f in findings.iter().take(MAX_FINDINGS) {
             let subjects: Vec<String> = f.subjects.iter().map(subject).collect();
             let _ = writeln!(
                 out,
@@ -109,11 +108,11 @@ pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> Str
                 cell(f.hint)
             );
         }
-        if sorted.len() > MAX_FINDINGS {
+        if findings.len() > MAX_FINDINGS {
             let _ = writeln!(
                 out,
                 "\n…and {} more (`storesnap check` lists them all).",
-                sorted.len() - MAX_FINDINGS
+                findings.len() - MAX_FINDINGS
             );
         }
     }
@@ -145,7 +144,7 @@ pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> Str
     }
 
     let _ = writeln!(out, "\n#### What the snapshot left out\n");
-    let fields: usize = m.redacted.iter().map(|r| r.fields.len()).sum();
+    let fields = m.redacted_values();
     let _ = writeln!(
         out,
         "- Redacted: {} in {}, replaced by keyed-hash markers (`<redacted:…>`); image configs {}.",

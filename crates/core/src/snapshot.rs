@@ -59,13 +59,7 @@ impl Snapshot {
     /// Reads a snapshot from a stream of the `.tar.gz` file.
     pub fn from_reader<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
         let mut reader = io::BufReader::new(reader);
-        let magic = peek(&mut reader, 2)?;
-        if magic.is_empty() {
-            return Err(Error::NotASnapshot("the file is empty".into()));
-        }
-        if magic != [0x1f, 0x8b] {
-            return Err(Error::NotASnapshot(describe_non_gzip(&mut reader)?));
-        }
+        check_gzip_magic(&mut reader)?;
         let capped = Capped {
             inner: GzDecoder::new(reader),
             left: limits.max_decompressed_bytes,
@@ -116,14 +110,7 @@ pub struct Progress {
 impl SlicedReader {
     /// Checks the file's magic; the errors for an empty or non-gzip file come from here.
     pub fn new(input: Vec<u8>, limits: Limits) -> Result<SlicedReader> {
-        let mut head = &input[..];
-        let magic = peek(&mut head, 2)?;
-        if magic.is_empty() {
-            return Err(Error::NotASnapshot("the file is empty".into()));
-        }
-        if magic != [0x1f, 0x8b] {
-            return Err(Error::NotASnapshot(describe_non_gzip(&mut head)?));
-        }
+        check_gzip_magic(&mut &input[..])?;
         let sink = CappedVec {
             left: limits.max_decompressed_bytes,
             ..CappedVec::default()
@@ -253,6 +240,18 @@ impl Read for ChunkReader<'_> {
         }
         Ok(0)
     }
+}
+
+/// A snapshot is gzip: anything else (nothing, a plain tar, a random file) is named here.
+fn check_gzip_magic<R: io::BufRead>(head: &mut R) -> Result<()> {
+    let magic = peek(head, 2)?;
+    if magic.is_empty() {
+        return Err(Error::NotASnapshot("the file is empty".into()));
+    }
+    if magic != [0x1f, 0x8b] {
+        return Err(Error::NotASnapshot(describe_non_gzip(head)?));
+    }
+    Ok(())
 }
 
 fn peek<R: io::BufRead>(r: &mut R, n: usize) -> io::Result<Vec<u8>> {

@@ -14,7 +14,7 @@ use crate::components::{
     timeline::Timeline,
 };
 use crate::hash::{Hash, Source};
-use crate::state::{Action, Loaded, Loading, Selection, Stage, State, LIMITS};
+use crate::state::{Action, Loaded, Loading, Stage, State, LIMITS};
 use storesnap_core::docker::human_size;
 
 /// Starts reading a browser file; the task is kept alive in `tasks` until it reports.
@@ -117,6 +117,12 @@ async fn read_sliced(
             return reader.finish();
         }
     }
+}
+
+/// A callback that turns its value into an action for the reducer.
+fn dispatch<T: 'static>(state: &UseReducerHandle<State>, action: fn(T) -> Action) -> Callback<T> {
+    let state = state.clone();
+    Callback::from(move |value| state.dispatch(action(value)))
 }
 
 /// Puts text on the clipboard (the browser asks nothing for a click's own write).
@@ -254,26 +260,11 @@ pub fn app() -> Html {
             }
         })
     };
-    let on_select = {
-        let state = state.clone();
-        Callback::from(move |s: Selection| state.dispatch(Action::Select(s)))
-    };
-    let on_toggle = {
-        let state = state.clone();
-        Callback::from(move |c| state.dispatch(Action::Toggle(c)))
-    };
-    let on_filter = {
-        let state = state.clone();
-        Callback::from(move |t| state.dispatch(Action::Filter(t)))
-    };
-    let on_view = {
-        let state = state.clone();
-        Callback::from(move |v| state.dispatch(Action::SetView(v)))
-    };
-    let on_sort = {
-        let state = state.clone();
-        Callback::from(move |c| state.dispatch(Action::Sort(c)))
-    };
+    let on_select = dispatch(&state, Action::Select);
+    let on_toggle = dispatch(&state, Action::Toggle);
+    let on_filter = dispatch(&state, Action::Filter);
+    let on_view = dispatch(&state, Action::SetView);
+    let on_sort = dispatch(&state, Action::Sort);
     let on_copy = {
         let state = state.clone();
         Callback::from(move |text: String| {
@@ -287,10 +278,7 @@ pub fn app() -> Html {
             });
         })
     };
-    let on_toggle_all = {
-        let state = state.clone();
-        Callback::from(move |()| state.dispatch(Action::ToggleAllImages))
-    };
+    let on_toggle_all = dispatch(&state, |()| Action::ToggleAllImages);
 
     html! {
         <div class="app" {ondragover} {ondrop}>

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+use storesnap_core::docker::ImageUsage;
 use storesnap_core::graph::{LayerGraph, View};
 use storesnap_core::{ChainId, Finding, ImageId, Limits, Manifest, Progress, Snapshot, Store};
 use yew::Reducible;
@@ -26,6 +27,8 @@ pub struct Loaded {
     pub store: Store,
     pub findings: Vec<Finding>,
     pub graph: LayerGraph,
+    /// Every image's sizes (`Store::image_usage(true)`), for the table and the timeline.
+    pub usage: Vec<ImageUsage>,
     /// Milliseconds spent reading (inflating, in slices) and then checking; set by the app,
     /// which has the clock.
     pub timing: Option<(f64, f64)>,
@@ -62,6 +65,7 @@ impl Loaded {
         findings: Vec<Finding>,
     ) -> Loaded {
         let graph = LayerGraph::new(&store, &findings);
+        let usage = store.image_usage(true);
         Loaded {
             ticket,
             name: name.to_owned(),
@@ -70,6 +74,7 @@ impl Loaded {
             store,
             findings,
             graph,
+            usage,
             timing: None,
         }
     }

@@ -44,6 +44,14 @@ fn query_all(root: &Element, selector: &str) -> Vec<Element> {
         .collect()
 }
 
+/// `attribute` of every element matching `selector`, in document order.
+fn attribute_values(root: &Element, selector: &str, attribute: &str) -> Vec<String> {
+    query_all(root, selector)
+        .iter()
+        .map(|e| e.get_attribute(attribute).unwrap())
+        .collect()
+}
+
 fn text_of(root: &Element, selector: &str) -> String {
     root.query_selector(selector)
         .unwrap()
@@ -88,14 +96,9 @@ async fn demo_graph_details_and_timeline() {
 
     // Every layer is drawn, on its own or inside a collapsed run.
     let layers = query_all(&root, "[data-chain-id]").len();
-    let in_runs: usize = query_all(&root, "[data-run-count]")
+    let in_runs: usize = attribute_values(&root, "[data-run-count]", "data-run-count")
         .iter()
-        .map(|e| {
-            e.get_attribute("data-run-count")
-                .unwrap()
-                .parse::<usize>()
-                .unwrap()
-        })
+        .map(|n| n.parse::<usize>().unwrap())
         .sum();
     assert_eq!(layers + in_runs, expected.store.layers.len());
     assert!(layers > 0);
@@ -421,12 +424,7 @@ async fn the_images_table_sorts_and_filters() {
     let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
     let root = mount_at("#demo");
     wait_for(&root, "tr[data-image-id]").await;
-    let shown = |root: &Element| -> Vec<String> {
-        query_all(root, "tr[data-image-id]")
-            .iter()
-            .map(|r| r.get_attribute("data-image-id").unwrap())
-            .collect()
-    };
+    let shown = |root: &Element| attribute_values(root, "tr[data-image-id]", "data-image-id");
     let want = |sort: Sort| -> Vec<String> {
         let mut rows = expected.store.image_usage(false);
         sort_rows(&mut rows, sort);
@@ -509,12 +507,8 @@ async fn one_timeline_across_all_images() {
     let store = &expected.store;
     let root = mount_at("#demo");
     wait_for(&root, "[data-timeline-image]").await;
-    let shown = |root: &Element| -> Vec<String> {
-        query_all(root, "[data-timeline-image]")
-            .iter()
-            .map(|r| r.get_attribute("data-timeline-image").unwrap())
-            .collect()
-    };
+    let shown =
+        |root: &Element| attribute_values(root, "[data-timeline-image]", "data-timeline-image");
     let want = |all: bool| -> Vec<String> {
         let ids: Vec<_> = store.image_usage(all).into_iter().map(|u| u.id).collect();
         events(store, &ids)

@@ -55,12 +55,11 @@ pub fn matches(row: &ImageUsage, filter: &str) -> bool {
 
 #[function_component(Images)]
 pub fn images(props: &ImagesProps) -> Html {
-    // Computing the rows walks every image's chain: once per snapshot, not once per render.
-    let rows = use_memo((props.loaded.clone(), props.all), |(l, all)| {
-        l.store.image_usage(*all)
-    });
-    let mut rows: Vec<ImageUsage> = rows
+    let mut rows: Vec<ImageUsage> = props
+        .loaded
+        .usage
         .iter()
+        .filter(|r| props.all || r.listed())
         .filter(|r| matches(r, &props.filter))
         .cloned()
         .collect();

@@ -20,7 +20,7 @@ pub fn overview(props: &OverviewProps) -> Html {
     let summary = l.store.disk_summary(&m.dir_sizes);
     let images = &summary[0];
     let count = |s| l.findings.iter().filter(|f| f.severity == s).count();
-    let redacted: usize = m.redacted.iter().map(|r| r.fields.len()).sum();
+    let redacted = m.redacted_values();
     let fields: BTreeMap<&str, String> = BTreeMap::from([
         (
             "host",

@@ -16,17 +16,13 @@ pub struct RedactionsProps {
 #[function_component(Redactions)]
 pub fn redactions(props: &RedactionsProps) -> Html {
     let m = &props.loaded.manifest;
-    let values: usize = m.redacted.iter().map(|r| r.fields.len()).sum();
+    let values = m.redacted_values();
     let mut skipped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for s in &m.skipped {
         skipped.entry(s.reason.as_str()).or_default().push(&s.path);
     }
     let images = if m.image_configs_redacted() {
-        let matched = m
-            .image_configs
-            .iter()
-            .filter(|c| c.matched_before_redaction)
-            .count();
+        let matched = m.configs_matched_before_redaction();
         format!(
             "Image configs were redacted too (pack --redact), so their bytes no longer hash to \
              their IDs; before redaction, {matched} of {} did.",

@@ -30,13 +30,8 @@ fn date(t: i64) -> String {
 #[function_component(StoreTimeline)]
 pub fn store_timeline(props: &StoreTimelineProps) -> Html {
     let events = use_memo((props.loaded.clone(), props.all), |(l, all)| {
-        let ids: Vec<_> = l
-            .store
-            .image_usage(*all)
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
-        events(&l.store, &ids)
+        let shown = l.usage.iter().filter(|u| *all || u.listed()).map(|u| &u.id);
+        events(&l.store, shown)
     });
     let Some(axis) = Axis::of(&events, AXIS) else {
         return html! {};
