@@ -334,7 +334,7 @@ fn container_mount_damage() {
             )),
             format!("sha256:{ghost}"),
         );
-        vec![("mount-parent-missing", vec![m.container.clone(), ghost])]
+        vec![("mount-parent-missing", vec![m.container.to_string(), ghost])]
     });
     check("mount-dir-missing", |t| {
         let m = t.mount("exited");
@@ -342,7 +342,7 @@ fn container_mount_damage() {
         let link = t.link(&rw);
         fs::remove_dir_all(t.path(&format!("overlay2/{rw}"))).unwrap();
         vec![
-            ("mount-dir-missing", vec![m.container.clone(), rw]),
+            ("mount-dir-missing", vec![m.container.to_string(), rw]),
             ("overlay-link-dangling", vec![link]),
         ]
     });
@@ -352,7 +352,7 @@ fn container_mount_damage() {
         let link = t.link(&init);
         fs::remove_dir_all(t.path(&format!("overlay2/{init}"))).unwrap();
         vec![
-            ("mount-init-missing", vec![m.container.clone(), init]),
+            ("mount-init-missing", vec![m.container.to_string(), init]),
             ("overlay-link-dangling", vec![link]),
         ]
     });

@@ -20,8 +20,12 @@ use storesnap_core::manifest::{
     Counts, Engine, Host, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
 };
 use storesnap_core::redact::{Redaction, Redactor};
+use storesnap_core::source::graphdriver::policy::{
+    classify, is_leftover, is_tar_split, Action, Kind,
+};
+use storesnap_core::source::graphdriver::Driver;
 use storesnap_core::time::{parse_rfc3339_utc, UtcTime};
-use storesnap_core::{Entry, ImageId, Snapshot};
+use storesnap_core::{CacheId, Entry, ImageId, Snapshot};
 
 use crate::exit::Exit;
 
@@ -378,6 +382,7 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
     for name in &top {
         walker.visit(name)?;
     }
+    walker.measure_writable_layers(&storage_driver);
 
     let counts = count(&walker.entries, walker.bytes_read);
     let manifest = Manifest {
@@ -417,114 +422,6 @@ fn pick_driver(image_dirs: &[String], top: &[String]) -> Option<String> {
         .find(|d| top.contains(d))
         .or_else(|| image_dirs.first())
         .cloned()
-}
-
-const GRAPH_DRIVERS: &[&str] = &[
-    "overlay2",
-    "fuse-overlayfs",
-    "overlay",
-    "aufs",
-    "devicemapper",
-    "vfs",
-    "btrfs",
-    "zfs",
-    "windowsfilter",
-];
-
-/// What kind of filesystem object a path is, as seen by `lstat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Dir,
-    File,
-    Symlink,
-    Other,
-}
-
-/// What the pack does with a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Files are copied, symlinks recorded, directories recorded and walked.
-    Keep,
-    /// A directory is recorded as existing, but nothing inside it is read (layer contents).
-    KeepEmpty,
-    /// Left out, and listed in the manifest with the reason.
-    Skip(SkipReason),
-    /// Copied with secret values redacted.
-    RedactContainerConfig,
-    RedactHostConfig,
-    /// An image config: kept byte-exact, or redacted with `--redact`.
-    ImageConfig,
-}
-
-/// The packing policy: what happens to `path` (relative to the data root, split on `/`).
-/// `image/<driver>/layerdb/sha256/<chain>/tar-split.json.gz`.
-fn is_tar_split(parts: &[&str]) -> bool {
-    matches!(
-        parts,
-        ["image", _, "layerdb", "sha256", _, "tar-split.json.gz"]
-    )
-}
-
-pub fn classify(path: &[&str], kind: Kind) -> Action {
-    use Action::*;
-    use SkipReason::*;
-    let dir = kind == Kind::Dir;
-    let file = kind == Kind::File;
-    match path {
-        // The image store: everything is metadata.
-        ["image", _, "imagedb", "content", "sha256", _] if file => ImageConfig,
-        ["image", ..] => Keep,
-
-        ["containers"] if dir => Keep,
-        ["containers", _] if dir => Keep,
-        ["containers", _, "config.v2.json"] if file => RedactContainerConfig,
-        ["containers", _, "hostconfig.json"] if file => RedactHostConfig,
-        ["containers", ..] => Skip(Contents),
-
-        ["volumes"] if dir => Keep,
-        ["volumes", _] if dir => Keep,
-        ["volumes", _, "_data"] if dir => KeepEmpty,
-        // metadata.db holds volume driver options, which can carry credentials.
-        ["volumes", "metadata.db"] => Skip(Sensitive),
-        ["volumes", ..] => Skip(Contents),
-
-        ["swarm" | "trust" | "certs.d", ..] => Skip(Sensitive),
-
-        [driver, rest @ ..] if GRAPH_DRIVERS.contains(driver) => {
-            classify_driver(driver, rest, kind)
-        }
-        _ => Skip(OutOfScope),
-    }
-}
-
-fn classify_driver(driver: &str, rest: &[&str], kind: Kind) -> Action {
-    use Action::*;
-    use SkipReason::*;
-    let dir = kind == Kind::Dir;
-    let file = kind == Kind::File;
-    match (driver, rest) {
-        (_, []) if dir => Keep,
-        ("overlay2" | "fuse-overlayfs", ["l"]) if dir => Keep,
-        ("overlay2" | "fuse-overlayfs", ["l", _]) if kind == Kind::Symlink => Keep,
-        ("overlay2" | "fuse-overlayfs", [_]) if dir => Keep,
-        ("overlay2" | "fuse-overlayfs", [_, "link" | "lower" | "committed"]) if file => Keep,
-        ("overlay2" | "fuse-overlayfs", [_, "diff" | "work" | "merged"]) if dir => KeepEmpty,
-        ("overlay", [_]) if dir => Keep,
-        ("overlay", [_, "lower-id"]) if file => Keep,
-        ("overlay", [_, "root" | "upper" | "work" | "merged"]) if dir => KeepEmpty,
-        ("aufs", ["layers" | "diff" | "mnt"]) if dir => Keep,
-        ("aufs", ["layers", _]) if file => Keep,
-        ("aufs", ["diff" | "mnt", _]) if dir => KeepEmpty,
-        ("devicemapper", ["metadata", ..]) => Keep,
-        ("devicemapper", ["mnt"]) if dir => Keep,
-        ("devicemapper", ["mnt", _]) if dir => KeepEmpty,
-        ("vfs", ["dir"]) | ("btrfs", ["subvolumes"]) | ("zfs", ["graph"]) if dir => Keep,
-        ("vfs", ["dir", _]) | ("btrfs", ["subvolumes", _]) | ("zfs", ["graph", _]) if dir => {
-            KeepEmpty
-        }
-        ("btrfs", ["quotas", ..]) => Keep,
-        _ => Skip(Contents),
-    }
 }
 
 struct Walker<'a> {
@@ -611,22 +508,51 @@ impl Walker<'_> {
         Ok(())
     }
 
-    /// Container writable layers and volume data: `docker system df` reports their sizes.
-    /// The image/ tree is walked before the driver's, so the mount IDs are known here.
+    /// Volume data: `docker system df` reports its size.
     fn wants_size(&self, parts: &[&str]) -> bool {
-        match parts {
-            ["volumes", _, "_data"] => true,
-            [driver, id, "diff"] if GRAPH_DRIVERS.contains(driver) => {
-                let mounts = format!("image/{driver}/layerdb/mounts/");
-                self.entries
-                    .range(mounts.clone()..)
-                    .take_while(|(p, _)| p.starts_with(&mounts))
-                    .any(|(p, e)| {
-                        p.ends_with("/mount-id")
-                            && matches!(e, Entry::File(b) if b.as_slice() == id.as_bytes())
-                    })
+        matches!(parts, ["volumes", _, "_data"])
+    }
+
+    /// The size `docker system df` gives each container's writable layer, measured as the
+    /// daemon measures it: the diff directory's size, or for drivers that compare a layer with
+    /// its parent (`NaiveDiffDriver`: vfs, btrfs), the size of what differs from the init layer.
+    /// Only directories the walk recorded (so no symlink) are measured.
+    fn measure_writable_layers(&mut self, driver: &str) {
+        let Some(d) = Driver::from_name(driver) else {
+            return;
+        };
+        let prefix = format!("image/{driver}/layerdb/mounts/");
+        let id_in = |entries: &BTreeMap<String, Entry>, path: String| -> Option<CacheId> {
+            match entries.get(&path) {
+                Some(Entry::File(b)) => std::str::from_utf8(b).ok()?.trim().parse().ok(),
+                _ => None,
             }
-            _ => false,
+        };
+        let mounts: Vec<(CacheId, Option<CacheId>)> = self
+            .entries
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .filter_map(|(p, _)| p.strip_suffix("/mount-id"))
+            .filter_map(|dir| {
+                let rw = id_in(&self.entries, format!("{dir}/mount-id"))?;
+                Some((rw, id_in(&self.entries, format!("{dir}/init-id"))))
+            })
+            .collect();
+        let is_dir = |rel: &str| matches!(self.entries.get(rel), Some(Entry::Dir));
+        for (rw, init) in mounts {
+            let Some(rel) = d.rw_dir(rw.as_str()).filter(|r| is_dir(r)) else {
+                continue;
+            };
+            let size = if d.naive_diff() {
+                let parent = init
+                    .and_then(|i| d.rw_dir(i.as_str()))
+                    .filter(|r| is_dir(r))
+                    .map(|r| self.root.join(r));
+                naive_diff_size(&self.root.join(&rel), parent.as_deref())
+            } else {
+                dir_size(&self.root.join(&rel))
+            };
+            self.dir_sizes.insert(rel, size);
         }
     }
 
@@ -835,6 +761,72 @@ fn dir_size(dir: &Path) -> u64 {
     total
 }
 
+/// moby's `NaiveDiffDriver.DiffSize`: `archive.ChangesDirs(layer, parent)` then `ChangesSize`.
+/// A non-directory counts when the parent has nothing at its path or its mode, owner, device,
+/// size or modification time differ (`statDifferent`, with `sameFsTime`); hard links once.
+/// Only `lstat`s, never following a symlink.
+fn naive_diff_size(layer: &Path, parent: Option<&Path>) -> u64 {
+    use std::collections::{HashMap, HashSet};
+    type Stat = (u32, u32, u32, u64, u64, i64, i64);
+    fn walk(dir: &Path, mut visit: impl FnMut(PathBuf, &fs::Metadata)) {
+        let mut stack = vec![PathBuf::new()];
+        while let Some(rel) = stack.pop() {
+            let Ok(rd) = fs::read_dir(dir.join(&rel)) else {
+                continue;
+            };
+            for entry in rd.flatten() {
+                let Ok(m) = entry.metadata() else { continue };
+                let child = rel.join(entry.file_name());
+                if m.is_dir() {
+                    stack.push(child.clone());
+                }
+                visit(child, &m);
+            }
+        }
+    }
+    let stat = |m: &fs::Metadata| -> Stat {
+        (
+            m.mode(),
+            m.uid(),
+            m.gid(),
+            m.rdev(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+        )
+    };
+    let mut old: HashMap<PathBuf, Stat> = HashMap::new();
+    if let Some(parent) = parent {
+        walk(parent, |rel, m| {
+            old.insert(rel, stat(m));
+        });
+    }
+    let same_time = |a: i64, an: i64, b: i64, bn: i64| a == b && (an == bn || an == 0 || bn == 0);
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    walk(layer, |rel, m| {
+        if m.is_dir() {
+            return;
+        }
+        let new = stat(m);
+        let changed = match old.get(&rel) {
+            None => true,
+            Some(o) => {
+                o.0 != new.0
+                    || o.1 != new.1
+                    || o.2 != new.2
+                    || o.3 != new.3
+                    || o.4 != new.4
+                    || !same_time(o.5, o.6, new.5, new.6)
+            }
+        };
+        if changed && (m.nlink() <= 1 || seen.insert((m.dev(), m.ino()))) {
+            total += m.size();
+        }
+    });
+    total
+}
+
 /// Lists a directory's entry names, sorted; `None` if it does not exist.
 fn list_dir(dir: &Path) -> anyhow::Result<Option<Vec<String>>> {
     let rd = match fs::read_dir(dir) {
@@ -870,11 +862,6 @@ fn io_error(e: io::Error, path: &Path) -> anyhow::Error {
     anyhow::Error::from(e).context(format!("reading {}", path.display()))
 }
 
-fn is_leftover(parts: &[&str]) -> bool {
-    matches!(parts, ["image", _, "layerdb", "tmp", _])
-        || matches!(parts, ["image", _, "layerdb", "sha256", name] if name.ends_with("-removing"))
-}
-
 /// Whether `path`, with `.` and `..` resolved without touching the filesystem, lies under `root`.
 fn lexically_inside(path: &Path, root: &Path) -> bool {
     let mut out = PathBuf::new();
@@ -895,6 +882,20 @@ fn count(entries: &BTreeMap<String, Entry>, bytes_read: u64) -> Counts {
         bytes_read,
         ..Counts::default()
     };
+    c.driver_dirs = Driver::ALL
+        .iter()
+        .map(|d| {
+            let prefix = d.records_prefix();
+            entries
+                .range(prefix.to_owned()..)
+                .take_while(|(p, _)| p.starts_with(prefix))
+                .filter(|(p, _)| {
+                    let name = &p[prefix.len()..];
+                    !name.contains('/') && !d.is_reserved(name)
+                })
+                .count()
+        })
+        .sum::<usize>() as u64;
     for (path, entry) in entries {
         match entry {
             Entry::File(_) => c.files += 1,
@@ -911,9 +912,6 @@ fn count(entries: &BTreeMap<String, Entry>, bytes_read: u64) -> Counts {
             }
             (["image", _, "layerdb", "mounts", _], Entry::Dir) => c.mounts += 1,
             (["containers", _], Entry::Dir) => c.containers += 1,
-            ([driver, id], Entry::Dir) if GRAPH_DRIVERS.contains(driver) && *id != "l" => {
-                c.driver_dirs += 1
-            }
             _ => {}
         }
     }

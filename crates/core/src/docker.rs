@@ -224,6 +224,11 @@ struct Summary<'a> {
 }
 
 impl Store {
+    /// The `dir_sizes` key under which pack recorded a writable layer's size.
+    fn rw_size_key(&self, mount_id: &str) -> Option<String> {
+        self.graph_driver()?.rw_dir(mount_id)
+    }
+
     /// Sum of the layers' own sizes along the image's chain (`layer.Size()`).
     pub fn image_size(&self, image: &Image) -> i64 {
         image
@@ -428,14 +433,14 @@ impl Store {
                     .mounts
                     .get(&c.id)
                     .and_then(|m| m.mount_id.as_ref())
-                    .and_then(|id| dir_sizes.get(&format!("{}/{id}/diff", self.driver)))
+                    .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
                     .copied()
                     .unwrap_or(0);
                 let local_volumes = c.volumes.len();
                 ContainerRow {
                     command: quote(&c.command_line()),
                     created_at: clock.go_string(created),
-                    id: c.id.clone(),
+                    id: c.id.to_string(),
                     image: c.image_name.clone(),
                     labels: c
                         .labels
@@ -539,7 +544,7 @@ impl Store {
             self.mounts
                 .get(&c.id)
                 .and_then(|m| m.mount_id.as_ref())
-                .and_then(|id| dir_sizes.get(&format!("{}/{id}/diff", self.driver)))
+                .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
                 .map_or(0, |n| *n as i64)
         };
         let containers_total: i64 = self.containers.values().map(rw).sum();

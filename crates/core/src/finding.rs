@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::id::{ChainId, ImageId};
+use crate::id::{ChainId, ContainerId, ImageId};
 
 /// How bad a finding is. A store the engine wrote and nobody damaged has nothing above `Info`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -35,7 +35,7 @@ pub enum Subject {
     /// A graph-driver directory name (a cache-id, mount-id or init-id).
     CacheDir(String),
     /// A container ID.
-    Container(String),
+    Container(ContainerId),
     /// A reference from repositories.json, e.g. `alpine:3.20`.
     Reference(String),
     /// A path relative to the data root.
@@ -98,6 +98,8 @@ codes! {
         "the image's build parent is gone; harmless for running it, but `docker history` stops there";
     MissingLayer = "missing-layer", Error,
         "the image's layers are not all in the layer store; Docker ignores the image at start: remove and pull it again";
+    LayerParentCycle = "layer-parent-cycle", Error,
+        "the layers' parent files name each other in a loop, so none of them can be mounted; remove the images that use them and pull them again";
     MissingParentLayer = "missing-parent-layer", Error,
         "a layer's parent is gone, so the layer cannot be mounted; remove the images that use it and pull them again";
     ChainIdMismatch = "chain-id-mismatch", Error,

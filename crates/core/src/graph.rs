@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::finding::{Finding, Severity, Subject};
-use crate::id::{ChainId, ImageId};
+use crate::id::{ChainId, ContainerId, ImageId};
 use crate::store::Store;
 
 /// One layer in the forest.
@@ -21,7 +21,7 @@ pub struct LayerNode {
     /// Images whose chain ends here (their top layer).
     pub images: Vec<ImageId>,
     /// Containers whose writable layer sits on this layer.
-    pub containers: Vec<String>,
+    pub containers: Vec<ContainerId>,
     /// How many images have this layer in their chain; more than one means shared.
     pub used_by: usize,
     pub size: Option<u64>,
@@ -97,22 +97,56 @@ impl LayerGraph {
                 }
             }
         }
-        let roots = nodes
-            .values()
-            .filter(|n| n.parent.is_none())
-            .map(|n| n.chain_id.clone())
-            .collect();
-        LayerGraph { nodes, roots }
+        let mut graph = LayerGraph {
+            roots: nodes
+                .values()
+                .filter(|n| n.parent.is_none())
+                .map(|n| n.chain_id.clone())
+                .collect(),
+            nodes,
+        };
+        graph.break_cycles();
+        graph
+    }
+
+    /// Layers whose parent links loop never reach a root. Each loop is cut above its smallest
+    /// chainID, which becomes a root, so that every layer is drawn (the check reports the loop).
+    fn break_cycles(&mut self) {
+        let mut reached: BTreeSet<ChainId> = BTreeSet::new();
+        let mut stack: Vec<ChainId> = self.roots.clone();
+        let mut visit = |stack: &mut Vec<ChainId>, nodes: &BTreeMap<ChainId, LayerNode>| {
+            while let Some(c) = stack.pop() {
+                if reached.insert(c.clone()) {
+                    if let Some(n) = nodes.get(&c) {
+                        stack.extend(n.children.iter().cloned());
+                    }
+                }
+            }
+        };
+        visit(&mut stack, &self.nodes);
+        let cycles = crate::checks::parent_cycles(self.nodes.keys(), |c| {
+            self.nodes.get(c).and_then(|n| n.parent.as_ref())
+        });
+        for cycle in cycles {
+            let cut = cycle[0].clone();
+            if let Some(parent) = self.nodes.get_mut(&cut).and_then(|n| n.parent.take()) {
+                if let Some(p) = self.nodes.get_mut(&parent) {
+                    p.children.retain(|c| *c != cut);
+                }
+            }
+            self.roots.push(cut.clone());
+            stack.push(cut);
+            visit(&mut stack, &self.nodes);
+        }
+        self.roots.sort();
     }
 
     /// The chain from a base layer to `top`, base first.
     pub fn lineage(&self, top: &ChainId) -> Vec<ChainId> {
         let mut out = Vec::new();
         let mut next = Some(top);
-        while let Some(c) = next {
-            if out.contains(c) {
-                break; // A cycle can only come from hand-edited metadata; stop rather than loop.
-            }
+        // The forest has no loops (see `break_cycles`), but a walk never outlasts the nodes.
+        while let Some(c) = next.filter(|_| out.len() <= self.nodes.len()) {
             out.push(c.clone());
             next = self.nodes.get(c).and_then(|n| n.parent.as_ref());
         }
@@ -182,117 +216,109 @@ impl Default for Spacing {
 
 /// Lays the forest out top-down. Runs of foldable layers at least `min_run` long collapse into
 /// one node unless their first layer is in `expanded`, which opens the whole run.
+///
+/// Iterative and linear in the number of layers: a 15,000-layer chain lays out without
+/// recursion. Nodes are placed in depth-first order; a leaf takes the next column and a parent
+/// sits midway between its first and last child.
 pub fn layout(graph: &LayerGraph, expanded: &BTreeSet<ChainId>, spacing: Spacing) -> Layout {
+    struct Frame<'a> {
+        start: &'a ChainId,
+        parent_index: Option<usize>,
+        depth: usize,
+        in_open_run: bool,
+    }
     let mut out = Layout::default();
+    // Per placed node: its first and last child, or its column when it is a leaf.
+    let mut span: Vec<Result<(usize, usize), usize>> = Vec::new();
     let mut next_column = 0usize;
     let mut max_depth = 0usize;
-    for root in &graph.roots {
-        place(
-            graph,
-            root,
-            None,
-            0,
-            false,
-            expanded,
-            spacing,
-            &mut out,
-            &mut next_column,
-            &mut max_depth,
-        );
+    let mut stack: Vec<Frame<'_>> = graph
+        .roots
+        .iter()
+        .rev()
+        .map(|r| Frame {
+            start: r,
+            parent_index: None,
+            depth: 0,
+            in_open_run: false,
+        })
+        .collect();
+    while let Some(Frame {
+        start,
+        parent_index,
+        depth,
+        in_open_run,
+    }) = stack.pop()
+    {
+        // Follow a run of foldable layers from `start`, unless the user opened it.
+        let open = in_open_run || expanded.contains(start);
+        let mut run: Vec<&ChainId> = vec![start];
+        if !open {
+            while let Some(&last) = run.last() {
+                if !graph.foldable(last) || run.len() > graph.nodes.len() {
+                    break;
+                }
+                run.push(&graph.nodes[last].children[0]);
+            }
+            // The run's last layer is not foldable; it is drawn on its own below the run.
+            run.pop();
+        }
+        let (kind, children): (NodeKind, &[ChainId]) =
+            if !run.is_empty() && run.len() >= spacing.min_run {
+                let last = run[run.len() - 1];
+                (
+                    NodeKind::Run {
+                        first: run[0].clone(),
+                        last: last.clone(),
+                        count: run.len(),
+                    },
+                    &graph.nodes[last].children[..1],
+                )
+            } else {
+                let children = graph.nodes.get(start).map_or(&[][..], |n| &n.children[..]);
+                (NodeKind::Layer(start.clone()), children)
+            };
+        let index = out.nodes.len();
+        out.nodes.push(Placed {
+            kind,
+            x: 0.0,
+            y: (depth as f64 + 0.5) * spacing.row,
+        });
+        if let Some(p) = parent_index {
+            out.edges.push((p, index));
+            if let Ok((first, last)) = &mut span[p] {
+                if *first == usize::MAX {
+                    *first = index;
+                }
+                *last = index;
+            }
+        }
+        max_depth = max_depth.max(depth);
+        if children.is_empty() {
+            span.push(Err(next_column));
+            next_column += 1;
+        } else {
+            span.push(Ok((usize::MAX, usize::MAX)));
+            // An opened run stays open down to its last foldable layer.
+            let in_open_run = open && graph.foldable(start);
+            stack.extend(children.iter().rev().map(|c| Frame {
+                start: c,
+                parent_index: Some(index),
+                depth: depth + 1,
+                in_open_run,
+            }));
+        }
+    }
+    // Children are placed after their parent, so a backward pass sees every child first.
+    for i in (0..out.nodes.len()).rev() {
+        out.nodes[i].x = match span[i] {
+            Err(column) => (column as f64 + 0.5) * spacing.column,
+            Ok((first, last)) => (out.nodes[first].x + out.nodes[last].x) / 2.0,
+        };
     }
     out.width = next_column.max(1) as f64 * spacing.column;
     out.height = (max_depth + 1) as f64 * spacing.row;
     out
-}
-
-#[allow(clippy::too_many_arguments)] // A recursive walk with its accumulators.
-fn place(
-    graph: &LayerGraph,
-    start: &ChainId,
-    parent_index: Option<usize>,
-    depth: usize,
-    in_open_run: bool,
-    expanded: &BTreeSet<ChainId>,
-    spacing: Spacing,
-    out: &mut Layout,
-    next_column: &mut usize,
-    max_depth: &mut usize,
-) -> f64 {
-    // Follow a run of foldable layers from `start`, unless the user opened it.
-    let open = in_open_run || expanded.contains(start);
-    let mut run = vec![start.clone()];
-    if !open {
-        while graph.foldable(run.last().expect("run is never empty")) {
-            let only = graph.nodes[run.last().expect("run is never empty")].children[0].clone();
-            if run.contains(&only) {
-                break;
-            }
-            run.push(only);
-        }
-        // The run's last layer is not foldable; it is drawn on its own below the run.
-        run.pop();
-    }
-    let (kind, node_end) = if run.len() >= spacing.min_run {
-        let first = run[0].clone();
-        let last = run[run.len() - 1].clone();
-        let child = graph.nodes[&last].children[0].clone();
-        (
-            NodeKind::Run {
-                first,
-                last,
-                count: run.len(),
-            },
-            Some(child),
-        )
-    } else {
-        (NodeKind::Layer(start.clone()), None)
-    };
-    let index = out.nodes.len();
-    out.nodes.push(Placed {
-        kind,
-        x: 0.0,
-        y: (depth as f64 + 0.5) * spacing.row,
-    });
-    if let Some(p) = parent_index {
-        out.edges.push((p, index));
-    }
-    *max_depth = (*max_depth).max(depth);
-
-    let children: Vec<ChainId> = match node_end {
-        Some(child) => vec![child],
-        None => graph
-            .nodes
-            .get(start)
-            .map(|n| n.children.clone())
-            .unwrap_or_default(),
-    };
-    let x = if children.is_empty() {
-        let x = (*next_column as f64 + 0.5) * spacing.column;
-        *next_column += 1;
-        x
-    } else {
-        let xs: Vec<f64> = children
-            .iter()
-            .map(|c| {
-                place(
-                    graph,
-                    c,
-                    Some(index),
-                    depth + 1,
-                    // An opened run stays open down to its last foldable layer.
-                    open && graph.foldable(start),
-                    expanded,
-                    spacing,
-                    out,
-                    next_column,
-                    max_depth,
-                )
-            })
-            .collect();
-        (xs[0] + xs[xs.len() - 1]) / 2.0
-    };
-    out.nodes[index].x = x;
-    x
 }
 
 #[cfg(test)]

@@ -294,6 +294,60 @@ impl fmt::Debug for CacheId {
     }
 }
 
+/// A container ID: the name of its `containers/<id>` and `layerdb/mounts/<id>` directories.
+///
+/// moby generates 64 random lowercase hex digits (`stringid.GenerateRandomID`) and its own
+/// `layer_store` rejects any other mount name, so anything else is not a container.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ContainerId(Box<str>);
+
+impl ContainerId {
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The 12-digit short form `docker ps` prints.
+    pub fn short(&self) -> &str {
+        &self.0[..12]
+    }
+}
+
+impl FromStr for ContainerId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<ContainerId> {
+        validate_hex(s).map_err(|reason| invalid("container ID", s, reason))?;
+        Ok(ContainerId(s.into()))
+    }
+}
+
+impl TryFrom<String> for ContainerId {
+    type Error = Error;
+    fn try_from(s: String) -> Result<ContainerId> {
+        s.parse()
+    }
+}
+
+impl From<ContainerId> for String {
+    fn from(c: ContainerId) -> String {
+        c.0.into()
+    }
+}
+
+impl fmt::Display for ContainerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ContainerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContainerId({:?})", &*self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

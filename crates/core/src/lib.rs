@@ -4,7 +4,7 @@
 //! The same code runs in the `storesnap` binary and, compiled to `wasm32-unknown-unknown`, in the
 //! viewer. The host-facing parts (walking a data root, reading the time) live in `storesnap-cli`.
 
-pub mod check;
+pub mod checks;
 pub mod docker;
 pub mod error;
 pub mod finding;
@@ -14,14 +14,15 @@ pub mod manifest;
 pub mod redact;
 pub mod report;
 pub mod snapshot;
+pub mod source;
 pub mod store;
 pub mod time;
 pub mod timeline;
 
-pub use check::analyze;
+pub use checks::analyze;
 pub use error::{Error, Result};
 pub use finding::{Code, Finding, Severity, Subject};
-pub use id::{chain_id, CacheId, ChainId, DiffId, Digest, ImageId};
+pub use id::{chain_id, CacheId, ChainId, ContainerId, DiffId, Digest, ImageId};
 pub use manifest::Manifest;
 pub use snapshot::{Entry, Limits, Progress, SlicedReader, Snapshot, SnapshotWriter};
 pub use store::Store;

@@ -190,7 +190,7 @@ fn subject(s: &Subject) -> String {
         Subject::Image(id) => format!("image `{}`", id.short()),
         Subject::Chain(id) => format!("layer `{}`", id.short()),
         Subject::CacheDir(d) => format!("dir `{}`", short(d)),
-        Subject::Container(c) => format!("container `{}`", short(c)),
+        Subject::Container(c) => format!("container `{}`", c.short()),
         Subject::Reference(r) => format!("`{r}`"),
         Subject::Path(p) => format!("`{p}`"),
     }

@@ -59,10 +59,10 @@ impl Opener {
                     let read = js_sys::Date::now();
                     // Load, check and graph are separate steps, with the page given its turn
                     // between them.
-                    let (store, mut findings) = storesnap_core::store::load(&snapshot);
+                    let (store, mut findings) = storesnap_core::source::load(&snapshot);
                     TimeoutFuture::new(0).await;
-                    findings.extend(storesnap_core::check::check(&store));
-                    storesnap_core::check::sort_findings(&mut findings);
+                    findings.extend(storesnap_core::checks::check(&store));
+                    storesnap_core::checks::sort_findings(&mut findings);
                     TimeoutFuture::new(0).await;
                     let mut loaded =
                         Loaded::from_parts(ticket, &name, size, snapshot.manifest, store, findings);

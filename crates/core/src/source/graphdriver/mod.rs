@@ -1,0 +1,9 @@
+//! Docker's graph-driver store: `image/<driver>/` (imagedb, layerdb, repositories.json,
+//! distribution) beside the driver's own `<driver>/` directory, and `containers/`.
+
+pub mod driver;
+mod load;
+pub mod policy;
+
+pub use driver::Driver;
+pub use load::load;

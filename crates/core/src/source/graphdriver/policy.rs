@@ -1,0 +1,173 @@
+//! What `storesnap pack` takes from a graph-driver data root. The loader reads exactly what
+//! this keeps, so the two cannot drift: one policy, used by both.
+
+use super::driver::Driver;
+use crate::manifest::SkipReason;
+
+/// What kind of filesystem object a path is, as seen by `lstat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+/// What the pack does with a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Files are copied, symlinks recorded, directories recorded and walked.
+    Keep,
+    /// A directory is recorded as existing, but nothing inside it is read (layer contents).
+    KeepEmpty,
+    /// Left out, and listed in the manifest with the reason.
+    Skip(SkipReason),
+    /// Copied with secret values redacted.
+    RedactContainerConfig,
+    RedactHostConfig,
+    /// An image config: kept byte-exact, or redacted with `--redact`.
+    ImageConfig,
+}
+
+/// `image/<driver>/layerdb/sha256/<chain>/tar-split.json.gz`.
+pub fn is_tar_split(parts: &[&str]) -> bool {
+    matches!(
+        parts,
+        ["image", _, "layerdb", "sha256", _, "tar-split.json.gz"]
+    )
+}
+
+/// A layer write or removal that did not finish.
+pub fn is_leftover(parts: &[&str]) -> bool {
+    matches!(parts, ["image", _, "layerdb", "tmp", _])
+        || matches!(parts, ["image", _, "layerdb", "sha256", name] if name.ends_with("-removing"))
+}
+
+/// The packing policy: what happens to `path` (relative to the data root, split on `/`).
+pub fn classify(path: &[&str], kind: Kind) -> Action {
+    use Action::*;
+    use SkipReason::*;
+    let dir = kind == Kind::Dir;
+    let file = kind == Kind::File;
+    match path {
+        // The image store: everything is metadata.
+        ["image", _, "imagedb", "content", "sha256", _] if file => ImageConfig,
+        ["image", ..] => Keep,
+
+        ["containers"] if dir => Keep,
+        ["containers", _] if dir => Keep,
+        ["containers", _, "config.v2.json"] if file => RedactContainerConfig,
+        ["containers", _, "hostconfig.json"] if file => RedactHostConfig,
+        ["containers", ..] => Skip(Contents),
+
+        ["volumes"] if dir => Keep,
+        ["volumes", _] if dir => Keep,
+        ["volumes", _, "_data"] if dir => KeepEmpty,
+        // metadata.db holds volume driver options, which can carry credentials.
+        ["volumes", "metadata.db"] => Skip(Sensitive),
+        ["volumes", ..] => Skip(Contents),
+
+        ["swarm" | "trust" | "certs.d", ..] => Skip(Sensitive),
+
+        [name, rest @ ..] => match Driver::from_name(name) {
+            Some(driver) => classify_driver(driver, rest, kind),
+            None => Skip(OutOfScope),
+        },
+        [] => Keep,
+    }
+}
+
+fn classify_driver(driver: Driver, rest: &[&str], kind: Kind) -> Action {
+    use Action::*;
+    use Driver::*;
+    use SkipReason::*;
+    let dir = kind == Kind::Dir;
+    let file = kind == Kind::File;
+    match (driver, rest) {
+        (_, []) if dir => Keep,
+        (Overlay2 | FuseOverlayfs, ["l"]) if dir => Keep,
+        (Overlay2 | FuseOverlayfs, ["l", _]) if kind == Kind::Symlink => Keep,
+        (Overlay2 | FuseOverlayfs, [_]) if dir => Keep,
+        (Overlay2 | FuseOverlayfs, [_, "link" | "lower" | "committed"]) if file => Keep,
+        (Overlay2 | FuseOverlayfs, [_, "diff" | "work" | "merged"]) if dir => KeepEmpty,
+        (Overlay, [_]) if dir => Keep,
+        (Overlay, [_, "lower-id"]) if file => Keep,
+        (Overlay, [_, "root" | "upper" | "work" | "merged"]) if dir => KeepEmpty,
+        (Aufs, ["layers" | "diff" | "mnt"]) if dir => Keep,
+        (Aufs, ["layers", _]) if file => Keep,
+        (Aufs, ["diff" | "mnt", _]) if dir => KeepEmpty,
+        // The thin pool's data and metadata block files are never read.
+        (Devicemapper, ["devicemapper"]) if dir => Keep,
+        (Devicemapper, ["devicemapper", _]) => Skip(Contents),
+        (Devicemapper, ["metadata"]) if dir => Keep,
+        (Devicemapper, ["metadata", _]) if file => Keep,
+        (Devicemapper, ["mnt"]) if dir => Keep,
+        (Devicemapper, ["mnt", _]) if dir => KeepEmpty,
+        (Vfs, ["dir"]) | (Btrfs, ["subvolumes"]) | (Zfs, ["graph"]) if dir => Keep,
+        (Vfs, ["dir", _]) | (Btrfs, ["subvolumes", _]) | (Zfs, ["graph", _]) if dir => KeepEmpty,
+        (Btrfs, ["quotas"]) if dir => Keep,
+        (Btrfs, ["quotas", _]) if file => Keep,
+        (Windowsfilter, [_]) if dir => KeepEmpty,
+        _ => Skip(Contents),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+    use SkipReason::*;
+
+    fn check(path: &str, kind: Kind, expected: Action) {
+        let parts: Vec<&str> = path.split('/').collect();
+        assert_eq!(classify(&parts, kind), expected, "{path} ({kind:?})");
+    }
+
+    const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn every_driver_keeps_its_records_and_never_their_contents() {
+        for driver in Driver::ALL {
+            let record = driver.record_path(ID);
+            match driver.record() {
+                super::super::driver::Record::Dir if driver.has_overlay_links() => {
+                    check(&record, Kind::Dir, Keep);
+                    check(&format!("{record}/diff"), Kind::Dir, KeepEmpty);
+                }
+                super::super::driver::Record::Dir if driver == Driver::Overlay => {
+                    check(&record, Kind::Dir, Keep);
+                    check(&format!("{record}/upper"), Kind::Dir, KeepEmpty);
+                }
+                super::super::driver::Record::Dir => check(&record, Kind::Dir, KeepEmpty),
+                super::super::driver::Record::File => check(&record, Kind::File, Keep),
+            }
+            check(&format!("{record}/etc/passwd"), Kind::File, Skip(Contents));
+            check(
+                &format!("{record}/diff/etc/passwd"),
+                Kind::File,
+                Skip(Contents),
+            );
+        }
+    }
+
+    #[test]
+    fn driver_bookkeeping_is_kept_and_block_files_are_not() {
+        check(&format!("aufs/layers/{ID}"), Kind::File, Keep);
+        check("devicemapper/metadata/deviceset-metadata", Kind::File, Keep);
+        check("devicemapper/devicemapper/data", Kind::File, Skip(Contents));
+        check(
+            "devicemapper/devicemapper/metadata",
+            Kind::File,
+            Skip(Contents),
+        );
+        check(&format!("btrfs/quotas/{ID}"), Kind::File, Keep);
+        check(&format!("overlay/{ID}/lower-id"), Kind::File, Keep);
+        check("overlay2/l/ABCDEFGHIJKLMNOPQRSTUVWXYZ", Kind::Symlink, Keep);
+        check(
+            "overlay2/l/ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            Kind::File,
+            Skip(Contents),
+        );
+        check("overlay3/x", Kind::File, Skip(OutOfScope));
+    }
+}

@@ -1,0 +1,14 @@
+//! Source formats. Each module reads one kind of store and produces the same model: a
+//! [`Store`](crate::store::Store) and the findings about single files met while reading it.
+//! Cross-object checks run on the model afterwards ([`crate::checks`]), whatever its source.
+
+pub mod graphdriver;
+
+use crate::finding::Finding;
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+
+/// Builds the model from a snapshot, in the format its files are in.
+pub fn load(snapshot: &Snapshot) -> (Store, Vec<Finding>) {
+    graphdriver::load(snapshot)
+}
