@@ -7,7 +7,7 @@ use storesnap_core::store::Store;
 
 use crate::support::*;
 
-/// A copy of the full harness store to damage, and its model before the damage.
+/// A copy of a harness store to damage, and its model before the damage.
 struct Target {
     root: PathBuf,
     store: Store,
@@ -50,7 +50,14 @@ impl Target {
         self.root.join(rel)
     }
     fn layer_dir(&self, chain_hex: &str) -> PathBuf {
-        self.path(&format!("image/overlay2/layerdb/sha256/{chain_hex}"))
+        self.path(&format!(
+            "image/{}/layerdb/sha256/{chain_hex}",
+            self.store.driver
+        ))
+    }
+    /// The graph driver's record of a layer or container layer (`vfs/dir/<id>`, …).
+    fn record(&self, id: &str) -> PathBuf {
+        self.path(&self.store.driver_record_path(id))
     }
 }
 
@@ -89,7 +96,14 @@ type Expect = (&'static str, Vec<String>);
 
 #[track_caller]
 fn check(name: &str, damage: impl FnOnce(&Target) -> Vec<Expect>) {
-    let root = copy_store(store(Scenario::Full), &format!("damage-{name}"));
+    check_on(Scenario::Full, name, damage)
+}
+
+/// Damages a copy of `scenario`'s store and expects exactly the findings `damage` names.
+#[track_caller]
+fn check_on(scenario: Scenario, name: &str, damage: impl FnOnce(&Target) -> Vec<Expect>) {
+    let name = &format!("{}-{name}", scenario.name());
+    let root = copy_store(store(scenario), &format!("damage-{name}"));
     let (clean_code, baseline) = check_root(&root);
     assert_eq!(
         clean_code, 0,
@@ -356,4 +370,49 @@ fn container_mount_damage() {
             ("overlay-link-dangling", vec![link]),
         ]
     });
+}
+
+/// The damage that applies to every graph driver, on the drivers a real engine here runs
+/// besides overlay2 (which the tests above cover with its links and lowers).
+#[test]
+fn naive_driver_damage() {
+    for scenario in [Scenario::Vfs, Scenario::Btrfs] {
+        check_on(scenario, "missing-cache-dir", |t| {
+            let top = t.top("local/leaf-a:1");
+            let cache = t.cache(&top);
+            fs::remove_dir_all(t.record(&cache)).unwrap();
+            vec![("missing-cache-dir", vec![top, cache])]
+        });
+        check_on(scenario, "orphan-driver-dir", |t| {
+            let orphan = "9f".repeat(32);
+            fs::create_dir_all(t.record(&orphan).join("etc")).unwrap();
+            vec![("orphan-driver-dir", vec![orphan])]
+        });
+        check_on(scenario, "mount-dir-missing", |t| {
+            let m = t.mount("exited");
+            let rw = m.mount_id.as_ref().unwrap().to_string();
+            fs::remove_dir_all(t.record(&rw)).unwrap();
+            vec![("mount-dir-missing", vec![m.container.to_string(), rw])]
+        });
+        check_on(scenario, "mount-init-missing", |t| {
+            let m = t.mount("created-only");
+            let init = m.init_id.as_ref().unwrap().to_string();
+            fs::remove_dir_all(t.record(&init)).unwrap();
+            vec![("mount-init-missing", vec![m.container.to_string(), init])]
+        });
+        check_on(scenario, "missing-parent-layer", |t| {
+            let top = t.top("local/leaf-b:1");
+            let parent = fs::read_to_string(t.layer_dir(&top).join("parent")).unwrap();
+            let parent_hex = parent.trim().trim_start_matches("sha256:").to_owned();
+            let cache = t.cache(&parent_hex);
+            fs::remove_dir_all(t.layer_dir(&parent_hex)).unwrap();
+            // leaf-b's own layer loses its parent; the images above lose a layer; the parent's
+            // driver record is left without a layer.
+            vec![
+                ("missing-parent-layer", vec![top, parent_hex.clone()]),
+                ("missing-layer", vec![parent_hex]),
+                ("orphan-driver-dir", vec![cache]),
+            ]
+        });
+    }
 }

@@ -300,6 +300,22 @@ fn storesnap_view_serves_the_embedded_viewer() {
             matches!(missing, Err(ureq::Error::Status(404, _))),
             "{args:?}"
         );
+        // DNS rebinding: a page on another site reaches 127.0.0.1 under its own name, which the
+        // server refuses; its own names are answered.
+        let addr = base.trim_start_matches("http://").trim_end_matches('/');
+        let port = addr.rsplit(':').next().unwrap();
+        for (host, status) in [
+            ("evil.example".to_owned(), "421"),
+            (format!("evil.example:{port}"), "421"),
+            (format!("localhost:{port}"), "200"),
+            (addr.to_owned(), "200"),
+        ] {
+            let reply = raw_get(addr, "/snapshot.tar.gz", &host);
+            assert!(
+                reply.starts_with(&format!("HTTP/1.1 {status}")),
+                "Host: {host}: {reply}"
+            );
+        }
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -309,4 +325,20 @@ fn storesnap_view_serves_the_embedded_viewer() {
     let out = storesnap(&["view", bad.to_str().unwrap(), "--no-open"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not gzip-compressed"));
+}
+
+/// A GET with the `Host` header given, as another site's page would send it; the status line
+/// and headers of the reply.
+fn raw_get(addr: &str, path: &str, host: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    let text = String::from_utf8_lossy(&reply);
+    text.split("\r\n\r\n").next().unwrap_or_default().to_owned()
 }

@@ -96,7 +96,7 @@ fn with_source<'a>(cmd: &'a str, source: &'a [String], rest: &'a [&'a str]) -> V
 fn check_images(scenario: Scenario) {
     let store = store(scenario);
     let docker = lines(&std::fs::read_to_string(store.oracle.join("images.jsonl")).unwrap());
-    for (label, source) in sources(store, scenario.name()) {
+    for (label, source) in sources(store, &format!("images-{}", scenario.name())) {
         let ours = lines(&run(&with_source(
             "images",
             &source,
@@ -112,8 +112,9 @@ fn check_images(scenario: Scenario) {
 
 #[test]
 fn images_match_docker_image_ls() {
-    check_images(Scenario::Basic);
-    check_images(Scenario::Full);
+    for scenario in Scenario::ALL {
+        check_images(scenario);
+    }
 }
 
 #[track_caller]
@@ -121,7 +122,7 @@ fn check_history(scenario: Scenario) {
     let store = store(scenario);
     let ids = std::fs::read_to_string(store.oracle.join("image-ids.txt")).unwrap();
     assert!(ids.lines().count() >= 3);
-    for (label, source) in sources(store, scenario.name()) {
+    for (label, source) in sources(store, &format!("history-{}", scenario.name())) {
         for id in ids.lines() {
             let docker = lines(
                 &std::fs::read_to_string(store.oracle.join(format!("history/{}.jsonl", &id[7..])))
@@ -147,14 +148,16 @@ fn check_history(scenario: Scenario) {
 
 #[test]
 fn history_matches_docker_history_for_every_image() {
-    check_history(Scenario::Basic);
-    check_history(Scenario::Full);
+    for scenario in Scenario::ALL {
+        check_history(scenario);
+    }
 }
 
 #[test]
 fn df_matches_docker_system_df() {
-    check_df(Scenario::Basic);
-    check_df(Scenario::Full);
+    for scenario in Scenario::ALL {
+        check_df(scenario);
+    }
 }
 
 #[track_caller]
@@ -211,6 +214,31 @@ fn check_df(scenario: Scenario) {
             Value::Array(vec![]),
             "build cache is not part of a snapshot"
         );
+    }
+}
+
+/// A healthy store of every driver a real engine here writes gives nothing above info, both
+/// live and from its snapshot.
+#[test]
+fn every_healthy_store_checks_clean() {
+    for scenario in Scenario::ALL {
+        let store = store(scenario);
+        for (label, source) in sources(store, &format!("clean-{}", scenario.name())) {
+            let o = storesnap(&with_source("check", &source, &["--format", "json"]));
+            let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+            let above_info: Vec<&Value> = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["severity"] != "info")
+                .collect();
+            assert!(
+                above_info.is_empty(),
+                "{} ({label}): {above_info:#?}",
+                scenario.name()
+            );
+            assert_eq!(o.status.code(), Some(0), "{} ({label})", scenario.name());
+        }
     }
 }
 

@@ -24,13 +24,27 @@ pub struct Store {
 pub enum Scenario {
     Basic,
     Full,
+    /// The full scenario on dockerd's vfs driver.
+    Vfs,
+    /// The full scenario on dockerd's btrfs driver (a loop-mounted btrfs image).
+    Btrfs,
 }
 
 impl Scenario {
+    /// Every scenario, for tests that hold for any healthy store.
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Basic,
+        Scenario::Full,
+        Scenario::Vfs,
+        Scenario::Btrfs,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Basic => "basic",
             Scenario::Full => "full",
+            Scenario::Vfs => "vfs",
+            Scenario::Btrfs => "btrfs",
         }
     }
 }
@@ -102,12 +116,8 @@ pub fn engine_script(script: &str, args: &[&str]) {
 
 /// The store of a scenario, built once per test process.
 pub fn store(scenario: Scenario) -> &'static Store {
-    static BASIC: OnceLock<Store> = OnceLock::new();
-    static FULL: OnceLock<Store> = OnceLock::new();
-    let cell = match scenario {
-        Scenario::Basic => &BASIC,
-        Scenario::Full => &FULL,
-    };
+    static STORES: [OnceLock<Store>; 4] = [const { OnceLock::new() }; 4];
+    let cell = &STORES[scenario as usize];
     cell.get_or_init(|| {
         let dir = scratch(&format!("store-{}", scenario.name()));
         engine(&["make", dir.to_str().unwrap(), scenario.name()]);

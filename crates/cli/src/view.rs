@@ -1,7 +1,7 @@
 //! `storesnap view`: the viewer, embedded in this binary, served on 127.0.0.1 with a snapshot
 //! preloaded.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -140,6 +140,7 @@ fn serve(
     exit_after: Option<Duration>,
 ) -> anyhow::Result<()> {
     let start = Instant::now();
+    let port = listener.local_addr()?.port();
     if exit_after.is_some() {
         listener.set_nonblocking(true)?;
     }
@@ -151,7 +152,7 @@ fn serve(
             Ok((stream, _)) => {
                 let snapshot = snapshot.clone();
                 std::thread::spawn(move || {
-                    let _ = respond(stream, &snapshot);
+                    let _ = respond(stream, &snapshot, port);
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -162,18 +163,46 @@ fn serve(
     }
 }
 
-/// Answers one request: GET or HEAD of an embedded file or the snapshot, nothing else.
-fn respond(stream: TcpStream, snapshot: &[u8]) -> io::Result<()> {
+/// The most a request line and its headers may take; anything longer is not a browser's.
+const MAX_REQUEST_HEAD: u64 = 16 * 1024;
+
+/// Whether a request's `Host` header names this server: `127.0.0.1` or `localhost` with its
+/// port. A page on another site that rebinds its own name to 127.0.0.1 (DNS rebinding) sends its
+/// own name, so it cannot read the snapshot.
+fn host_allowed(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else { return false };
+    let host = host.trim().to_ascii_lowercase();
+    ["127.0.0.1", "localhost"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}"))
+}
+
+/// Answers one request: GET or HEAD of an embedded file or the snapshot, nothing else, and only
+/// when it is addressed to this server by name (see [`host_allowed`]).
+fn respond(stream: TcpStream, snapshot: &[u8], port: u16) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut reader = BufReader::new(stream.try_clone()?.take(MAX_REQUEST_HEAD));
     let mut line = String::new();
     reader.read_line(&mut line)?;
+    let mut host = None;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header)? <= 2 {
             break;
         }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("host") {
+                host = Some(value.trim().to_owned());
+            }
+        }
+    }
+    if !host_allowed(host.as_deref(), port) {
+        let mut out = stream;
+        out.write_all(
+            b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 36\r\nConnection: close\r\n\r\nthis server answers only 127.0.0.1\r\n",
+        )?;
+        return out.flush();
     }
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
@@ -223,5 +252,27 @@ fn content_type(name: &str) -> &'static str {
         Some("png") => "image/png",
         Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn only_its_own_address_is_answered() {
+        for (host, ok) in [
+            (Some("127.0.0.1:8080"), true),
+            (Some("localhost:8080"), true),
+            (Some("LOCALHOST:8080 "), true),
+            (Some("127.0.0.1:8081"), false),
+            (Some("127.0.0.1"), false),
+            (Some("evil.example:8080"), false),
+            (Some("127.0.0.1.evil.example:8080"), false),
+            (Some(""), false),
+            (None, false),
+        ] {
+            assert_eq!(host_allowed(host, 8080), ok, "{host:?}");
+        }
     }
 }

@@ -236,7 +236,7 @@ impl Store {
             .iter()
             .filter_map(|c| self.layers.get(c)?.size)
             .map(|s| s as i64)
-            .sum()
+            .fold(0, i64::saturating_add)
     }
 
     /// Images whose metadata names this one as its parent.
@@ -293,7 +293,7 @@ impl Store {
                 .filter(|c| refs.get(c).copied().unwrap_or(0) > 1)
                 .filter_map(|c| self.layers.get(c)?.size)
                 .map(|n| n as i64)
-                .sum();
+                .fold(0, i64::saturating_add);
         }
     }
 
@@ -327,7 +327,7 @@ impl Store {
                 created: s.created,
                 size: s.size,
                 shared_size: with_usage.then_some(s.shared_size),
-                unique_size: with_usage.then_some(s.size - s.shared_size),
+                unique_size: with_usage.then_some(s.size.saturating_sub(s.shared_size)),
                 containers: with_usage.then_some(s.containers),
             }
         };
@@ -528,14 +528,23 @@ impl Store {
             .iter()
             .filter_map(|c| self.layers.get(c)?.size)
             .map(|n| n as i64)
-            .sum();
+            .fold(0, i64::saturating_add);
         // The CLI: what images without containers would free.
         let in_use = summaries.iter().filter(|s| s.containers > 0);
-        let reclaimable = total - in_use.clone().map(|s| s.size - s.shared_size).sum::<i64>();
+        let reclaimable = total.saturating_sub(
+            in_use
+                .clone()
+                .map(|s| s.size.saturating_sub(s.shared_size))
+                .fold(0, i64::saturating_add),
+        );
         let active_images = in_use.count();
         let percent = |part: i64, whole: i64| {
             if whole > 0 {
-                format!("{} ({}%)", human_size(part), part * 100 / whole)
+                format!(
+                    "{} ({}%)",
+                    human_size(part),
+                    (i128::from(part) * 100 / i128::from(whole))
+                )
             } else {
                 human_size(part)
             }
@@ -547,25 +556,33 @@ impl Store {
                 .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
                 .map_or(0, |n| *n as i64)
         };
-        let containers_total: i64 = self.containers.values().map(rw).sum();
+        let containers_total: i64 = self
+            .containers
+            .values()
+            .map(rw)
+            .fold(0, i64::saturating_add);
         let containers_idle: i64 = self
             .containers
             .values()
             .filter(|c| !c.running)
             .map(rw)
-            .sum();
+            .fold(0, i64::saturating_add);
         let volume_size = |name: &str| {
             dir_sizes
                 .get(&format!("volumes/{name}/_data"))
                 .map_or(0, |n| *n as i64)
         };
-        let volumes_total: i64 = usage.volumes.iter().map(|v| volume_size(&v.name)).sum();
+        let volumes_total: i64 = usage
+            .volumes
+            .iter()
+            .map(|v| volume_size(&v.name))
+            .fold(0, i64::saturating_add);
         let volumes_idle: i64 = usage
             .volumes
             .iter()
             .filter(|v| v.links == "0")
             .map(|v| volume_size(&v.name))
-            .sum();
+            .fold(0, i64::saturating_add);
         let row =
             |kind: &str, count: usize, active: usize, size: i64, reclaim: String| DiskSummaryRow {
                 active: active.to_string(),
@@ -640,7 +657,7 @@ fn image_row(
         unique_size: if s.shared_size == -1 {
             "N/A".into()
         } else {
-            human_size(s.size - s.shared_size)
+            human_size(s.size.saturating_sub(s.shared_size))
         },
         virtual_size: human_size(s.size),
     }

@@ -159,8 +159,23 @@ impl Finding {
             code,
             severity: code.severity(),
             subjects,
-            message: message.into(),
+            message: shorten(message.into()),
             hint: code.hint(),
         }
     }
+}
+
+/// Messages quote values from the store, which a hostile file can make megabytes long.
+const MAX_MESSAGE: usize = 1000;
+
+fn shorten(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }

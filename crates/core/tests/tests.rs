@@ -5,6 +5,8 @@
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod hostile;
+
 use serde_json::Value;
 use storesnap_core::docker::{Clock, HistoryOptions, ImageListOptions, Utc};
 use storesnap_core::{chain_id, DiffId, Entry, Limits, Snapshot};

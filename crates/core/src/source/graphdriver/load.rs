@@ -148,7 +148,14 @@ impl Loader<'_> {
     fn json(&mut self, path: &str, subject: &Subject) -> Option<Value> {
         let bytes = match self.snap.entries.get(path)? {
             Entry::File(b) => b,
-            _ => return None,
+            _ => {
+                self.finding(
+                    Code::InvalidValue,
+                    vec![subject.clone(), Subject::Path(path.into())],
+                    format!("{path} is not a regular file"),
+                );
+                return None;
+            }
         };
         if let Some(code) = blank(bytes) {
             let what = if code == Code::EmptyFile {
@@ -221,12 +228,12 @@ impl Loader<'_> {
             let size =
                 self.text(&format!("{dir}/size"), &subject)
                     .and_then(|s| match s.parse::<u64>() {
-                        Ok(n) => Some(n),
-                        Err(_) => {
+                        Ok(n) if n <= MAX_LAYER_SIZE => Some(n),
+                        _ => {
                             self.finding(
                                 Code::InvalidValue,
                                 vec![subject.clone(), Subject::Path(format!("{dir}/size"))],
-                                format!("{dir}/size is not a number"),
+                                format!("{dir}/size is not a layer size in bytes"),
                             );
                             None
                         }
@@ -309,8 +316,15 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            let Entry::File(bytes) = entry else { continue };
             let subject = Subject::Image(id.clone());
+            let Entry::File(bytes) = entry else {
+                self.finding(
+                    Code::InvalidValue,
+                    vec![subject, Subject::Path(path.clone())],
+                    format!("{path} is not a regular file"),
+                );
+                continue;
+            };
             let verified = match redacted.get(&id) {
                 Some(matched) => *matched,
                 None => Digest::sha256_of(bytes) == *id.digest(),
@@ -683,6 +697,10 @@ impl Loader<'_> {
         }
     }
 }
+
+/// A layer larger than this (8 PiB) is a lie: sums of such sizes could not be trusted, and
+/// every size past it could overflow the i64 the docker CLI prints.
+const MAX_LAYER_SIZE: u64 = 1 << 53;
 
 /// `EmptyFile` or `NulFilled` when the bytes carry nothing.
 fn blank(bytes: &[u8]) -> Option<Code> {
