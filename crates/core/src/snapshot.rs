@@ -60,11 +60,32 @@ impl Snapshot {
     pub fn from_reader<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
         let mut reader = io::BufReader::new(reader);
         check_gzip_magic(&mut reader)?;
-        let capped = Capped {
+        let mut capped = Capped {
             inner: GzDecoder::new(reader),
             left: limits.max_decompressed_bytes,
         };
-        read_tar(capped, limits)
+        // A damaged gzip stream is the cause of whatever the tar parser then trips on, and
+        // the sliced reader, which inflates everything first, reports it: so does this one.
+        let parsed = parse_tar(&mut capped, limits);
+        // Read on past the tar's end so gzip checks its CRC and length: a file cut in its
+        // trailer is still a damaged file. A damaged gzip stream is also the cause of whatever
+        // the tar parser tripped on, and the sliced reader, which inflates everything first,
+        // reports it: so does this one.
+        match io::copy(&mut capped, &mut io::sink()) {
+            Err(e) => Err(gzip_error(e, &limits)),
+            Ok(_) => parsed,
+        }
+    }
+
+    /// Reads a snapshot from its tar stream, already inflated (the same checks and limits).
+    pub fn from_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
+        read_tar(
+            Capped {
+                inner: reader,
+                left: limits.max_decompressed_bytes,
+            },
+            limits,
+        )
     }
 
     /// Writes the snapshot as a deterministic `.tar.gz`; `mtime` is stamped on every entry.
@@ -134,7 +155,7 @@ impl SlicedReader {
             let n = self
                 .decoder
                 .write(&self.input[self.pos..end])
-                .map_err(|e| map_io(e, &self.limits))?;
+                .map_err(|e| gzip_error(e, &self.limits))?;
             if n == 0 {
                 // The gzip member and its trailer are complete: what follows is ignored, as the
                 // streaming reader does.
@@ -161,19 +182,8 @@ impl SlicedReader {
     /// Inflates whatever is left, checks the gzip trailer and parses the tar.
     pub fn finish(mut self) -> Result<Snapshot> {
         while !self.step(usize::MAX)? {}
-        let complete = self.decoder.header().is_some();
         let limits = self.limits;
-        let tar = self.decoder.finish().map_err(|e| {
-            if e.get_ref().is_some_and(|inner| inner.is::<LimitHit>()) {
-                map_io(e, &limits)
-            } else if complete {
-                Error::Format(format!(
-                    "the file is truncated or its gzip check failed ({e})"
-                ))
-            } else {
-                Error::Format("the file is truncated".into())
-            }
-        })?;
+        let tar = self.decoder.finish().map_err(|e| gzip_error(e, &limits))?;
         let reader = ChunkReader {
             chunks: &tar.chunks,
             at: 0,
@@ -308,6 +318,20 @@ impl std::fmt::Display for LimitHit {
 
 impl std::error::Error for LimitHit {}
 
+/// An error of the gzip stream itself (or the tar inside it cut short), worded the same
+/// whichever reader met it and wherever in the stream.
+fn gzip_error(e: io::Error, limits: &Limits) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<LimitHit>()) {
+        return map_io(e, limits);
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => Error::Format("the file is truncated".into()),
+        _ => Error::Format(format!(
+            "the file is truncated or its gzip stream is damaged ({e})"
+        )),
+    }
+}
+
 fn map_io(e: io::Error, limits: &Limits) -> Error {
     if let Some(hit) = e
         .get_ref()
@@ -319,15 +343,23 @@ fn map_io(e: io::Error, limits: &Limits) -> Error {
         ));
     }
     match e.kind() {
-        io::ErrorKind::UnexpectedEof => Error::Format("the file is truncated".into()),
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
-            Error::Format(format!("corrupt gzip or tar data ({e})"))
+        // flate2's errors: the same wording as the sliced reader's.
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            gzip_error(e, limits)
         }
         _ => Error::Io(e),
     }
 }
 
-fn read_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
+/// Parses a whole tar stream and reads on to its end.
+fn read_tar<R: Read>(mut reader: R, limits: Limits) -> Result<Snapshot> {
+    let snapshot = parse_tar(&mut reader, limits)?;
+    io::copy(&mut reader, &mut io::sink()).map_err(|e| map_io(e, &limits))?;
+    Ok(snapshot)
+}
+
+/// Parses the tar's entries, up to its end-of-archive marker.
+fn parse_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
     let mut archive = tar::Archive::new(reader);
     let mut manifest = None;
     let mut entries = BTreeMap::new();
@@ -395,9 +427,6 @@ fn read_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
         }
     }
     let manifest = manifest.ok_or_else(|| Error::NotASnapshot("the archive is empty".into()))?;
-    // Read on past the tar's end so gzip checks its CRC and length: a file cut in its trailer
-    // is still a damaged file.
-    io::copy(&mut archive.into_inner(), &mut io::sink()).map_err(|e| map_io(e, &limits))?;
     Ok(Snapshot { manifest, entries })
 }
 

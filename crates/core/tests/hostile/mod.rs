@@ -623,3 +623,28 @@ fn three_hundred_thousand_entries() {
 fn dir_entry(t: &mut Vec<u8>, name: &[u8]) {
     tar_entry(t, name, b'5', b"", b"");
 }
+
+/// Inputs the fuzzers (`scripts/fuzz`) found, kept as regression tests.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn fuzz_regressions() {
+    // A fixture with a corrupt deflate stream: the streaming reader met a broken tar header
+    // before the gzip CRC, the sliced reader the CRC first, and the two errors differed.
+    let crc = read_both(include_bytes!(
+        "../data/fuzz/snapshot-gzip-crc-after-tar-error.bin"
+    ));
+    assert!(crc.unwrap_err().contains("gzip stream is damaged"));
+    // A corrupt deflate block: the sliced reader worded it as a tar problem.
+    let deflate = read_both(include_bytes!(
+        "../data/fuzz/snapshot-deflate-error-mid-tar.bin"
+    ));
+    assert!(deflate.unwrap_err().contains("gzip stream is damaged"));
+    // A whole tar, then a wrong CRC: worded as a tar problem by the streaming reader.
+    let trailer = read_both(include_bytes!(
+        "../data/fuzz/snapshot-crc-after-whole-tar.bin"
+    ));
+    assert!(trailer.unwrap_err().contains("gzip stream is damaged"));
+    // A wrong CRC met while the tar parser was still reading.
+    let during = read_both(include_bytes!("../data/fuzz/snapshot-crc-during-tar.bin"));
+    assert!(during.unwrap_err().contains("gzip stream is damaged"));
+}
