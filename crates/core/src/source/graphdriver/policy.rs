@@ -170,4 +170,91 @@ mod tests {
         );
         check("overlay3/x", Kind::File, Skip(OutOfScope));
     }
+
+    #[test]
+    fn policy_keeps_metadata_and_never_contents() {
+        let id = "c".repeat(64);
+        check("image/overlay2/repositories.json", Kind::File, Keep);
+        check(
+            &format!("image/overlay2/imagedb/content/sha256/{id}"),
+            Kind::File,
+            ImageConfig,
+        );
+        check(
+            &format!("image/overlay2/layerdb/sha256/{id}/tar-split.json.gz"),
+            Kind::File,
+            Keep,
+        );
+        check(
+            &format!("containers/{id}/config.v2.json"),
+            Kind::File,
+            RedactContainerConfig,
+        );
+        check(
+            &format!("containers/{id}/hostconfig.json"),
+            Kind::File,
+            RedactHostConfig,
+        );
+        check(
+            &format!("containers/{id}/{id}-json.log"),
+            Kind::File,
+            Skip(Contents),
+        );
+        check(
+            &format!("containers/{id}/checkpoints"),
+            Kind::Dir,
+            Skip(Contents),
+        );
+        check(&format!("overlay2/{id}/link"), Kind::File, Keep);
+        check(&format!("overlay2/{id}/lower"), Kind::File, Keep);
+        check(&format!("overlay2/{id}/diff"), Kind::Dir, KeepEmpty);
+        check(&format!("overlay2/{id}/diff"), Kind::File, Skip(Contents));
+        check(
+            &format!("overlay2/{id}/diff/etc/passwd"),
+            Kind::File,
+            Skip(Contents),
+        );
+        check("overlay2/l/ABCDEFGHIJKLMNOPQRSTUVWXYZ", Kind::Symlink, Keep);
+        check(
+            "overlay2/l/ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            Kind::File,
+            Skip(Contents),
+        );
+        check("volumes/data/_data", Kind::Dir, KeepEmpty);
+        check("volumes/data/_data/secret.txt", Kind::File, Skip(Contents));
+        check("volumes/metadata.db", Kind::File, Skip(Sensitive));
+        check(
+            "swarm/certificates/swarm-node.key",
+            Kind::File,
+            Skip(Sensitive),
+        );
+        check("trust", Kind::Dir, Skip(Sensitive));
+        check("buildkit", Kind::Dir, Skip(OutOfScope));
+        check("engine-id", Kind::File, Skip(OutOfScope));
+        check("aufs/layers/abc", Kind::File, Keep);
+        check("aufs/diff/abc", Kind::Dir, KeepEmpty);
+        check("devicemapper/devicemapper/data", Kind::File, Skip(Contents));
+        check("devicemapper/metadata/base", Kind::File, Keep);
+    }
+
+    #[test]
+    fn leftovers_are_recognised() {
+        assert!(is_leftover(&[
+            "image",
+            "overlay2",
+            "layerdb",
+            "tmp",
+            "write-set-123"
+        ]));
+        assert!(is_leftover(&[
+            "image",
+            "overlay2",
+            "layerdb",
+            "sha256",
+            "abc-def-removing"
+        ]));
+        assert!(!is_leftover(&[
+            "image", "overlay2", "layerdb", "sha256", "abc"
+        ]));
+    }
 }
