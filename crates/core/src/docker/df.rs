@@ -1,0 +1,327 @@
+//! `docker system df` and `system df -v`: images, containers, volumes, build cache.
+
+use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::id::ChainId;
+use crate::store::Store;
+
+impl Store {
+    /// The `dir_sizes` key under which pack recorded a writable layer's size.
+    pub(super) fn rw_size_key(&self, mount_id: &str) -> Option<String> {
+        self.graph_driver()?.rw_dir(mount_id)
+    }
+
+    /// The daemon's list with `withExtraAttrs`: container counts, and shared sizes counted over
+    /// the listed images only.
+    pub(super) fn summaries_with_usage(&self) -> Vec<Summary<'_>> {
+        let mut summaries = self.summaries(false);
+        self.add_usage(&mut summaries);
+        summaries
+    }
+
+    /// `docker system df -v --format '{{json .}}'`, given the directory sizes `pack` recorded.
+    pub fn disk_usage(
+        &self,
+        dir_sizes: &BTreeMap<String, u64>,
+        data_root: &str,
+        clock: &Clock<'_>,
+    ) -> DiskUsage {
+        let summaries = self.summaries_with_usage();
+        let images = summaries
+            .iter()
+            .map(|s| {
+                let (repo, tag) = first_tag(s.image);
+                let mut row = image_row(s, repo, tag, String::new(), false, clock);
+                row.digest = String::new();
+                row
+            })
+            .collect();
+
+        let mut containers: Vec<&crate::store::Container> = self.containers.values().collect();
+        containers.sort_by(|a, b| b.created_unix.cmp(&a.created_unix).then(a.id.cmp(&b.id)));
+        let container_rows = containers
+            .iter()
+            .map(|c| {
+                let created = c.created_unix.unwrap_or(GO_ZERO_TIME);
+                let size_rw = self
+                    .mounts
+                    .get(&c.id)
+                    .and_then(|m| m.mount_id.as_ref())
+                    .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
+                    .copied()
+                    .unwrap_or(0);
+                let local_volumes = c.volumes.len();
+                ContainerRow {
+                    command: quote(&c.command_line()),
+                    created_at: clock.go_string(created),
+                    id: c.id.to_string(),
+                    image: c.image_name.clone(),
+                    labels: c
+                        .labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    local_volumes: local_volumes.to_string(),
+                    mounts: c.volumes.join(","),
+                    names: c.name.clone(),
+                    networks: c.networks.join(","),
+                    ports: String::new(),
+                    running_for: clock.since(created),
+                    size: human_size_with_precision(size_rw as f64, 3),
+                    state: c.state().to_owned(),
+                    status: c.status(clock),
+                }
+            })
+            .collect();
+
+        let mut volumes: BTreeSet<&str> = BTreeSet::new();
+        for path in dir_sizes.keys() {
+            if let Some(name) = path
+                .strip_prefix("volumes/")
+                .and_then(|p| p.strip_suffix("/_data"))
+            {
+                volumes.insert(name);
+            }
+        }
+        let volume_rows = volumes
+            .iter()
+            .map(|name| VolumeRow {
+                driver: "local".into(),
+                labels: String::new(),
+                links: self
+                    .containers
+                    .values()
+                    .filter(|c| c.volumes.iter().any(|v| v == name))
+                    .count()
+                    .to_string(),
+                mountpoint: format!("{data_root}/volumes/{name}/_data"),
+                name: (*name).to_owned(),
+                scope: "local".into(),
+                size: human_size_with_precision(
+                    dir_sizes[&format!("volumes/{name}/_data")] as f64,
+                    3,
+                ),
+            })
+            .collect();
+        DiskUsage {
+            images,
+            containers: container_rows,
+            volumes: volume_rows,
+            build_cache: Vec::new(),
+        }
+    }
+}
+
+/// A row of `docker system df` (without `-v`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DiskSummaryRow {
+    pub active: String,
+    pub reclaimable: String,
+    pub size: String,
+    pub total_count: String,
+    #[serde(rename = "Type")]
+    pub kind: String,
+}
+
+impl Store {
+    /// `docker system df`: totals per type, with the CLI's reclaimable arithmetic.
+    pub fn disk_summary(&self, dir_sizes: &BTreeMap<String, u64>) -> Vec<DiskSummaryRow> {
+        let clock = Clock {
+            now_unix: 0,
+            zone: &Utc,
+        };
+        let usage = self.disk_usage(dir_sizes, "", &clock);
+        let summaries = self.summaries_with_usage();
+        let mut layers: BTreeSet<ChainId> = BTreeSet::new();
+        for s in &summaries {
+            layers.extend(s.image.chain().iter().cloned());
+        }
+        let total: i64 = layers
+            .iter()
+            .filter_map(|c| self.layers.get(c)?.size)
+            .map(|n| n as i64)
+            .fold(0, i64::saturating_add);
+        // The CLI: what images without containers would free.
+        let in_use = summaries.iter().filter(|s| s.containers > 0);
+        let reclaimable = total.saturating_sub(
+            in_use
+                .clone()
+                .map(|s| s.size.saturating_sub(s.shared_size))
+                .fold(0, i64::saturating_add),
+        );
+        let active_images = in_use.count();
+        let percent = |part: i64, whole: i64| {
+            if whole > 0 {
+                format!(
+                    "{} ({}%)",
+                    human_size(part),
+                    (i128::from(part) * 100 / i128::from(whole))
+                )
+            } else {
+                human_size(part)
+            }
+        };
+        let rw = |c: &crate::store::Container| -> i64 {
+            self.mounts
+                .get(&c.id)
+                .and_then(|m| m.mount_id.as_ref())
+                .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
+                .map_or(0, |n| *n as i64)
+        };
+        let containers_total: i64 = self
+            .containers
+            .values()
+            .map(rw)
+            .fold(0, i64::saturating_add);
+        let containers_idle: i64 = self
+            .containers
+            .values()
+            .filter(|c| !c.running)
+            .map(rw)
+            .fold(0, i64::saturating_add);
+        let volume_size = |name: &str| {
+            dir_sizes
+                .get(&format!("volumes/{name}/_data"))
+                .map_or(0, |n| *n as i64)
+        };
+        let volumes_total: i64 = usage
+            .volumes
+            .iter()
+            .map(|v| volume_size(&v.name))
+            .fold(0, i64::saturating_add);
+        let volumes_idle: i64 = usage
+            .volumes
+            .iter()
+            .filter(|v| v.links == "0")
+            .map(|v| volume_size(&v.name))
+            .fold(0, i64::saturating_add);
+        let row =
+            |kind: &str, count: usize, active: usize, size: i64, reclaim: String| DiskSummaryRow {
+                active: active.to_string(),
+                reclaimable: reclaim,
+                size: human_size(size),
+                total_count: count.to_string(),
+                kind: kind.into(),
+            };
+        vec![
+            row(
+                "Images",
+                summaries.len(),
+                active_images,
+                total,
+                percent(reclaimable, total),
+            ),
+            row(
+                "Containers",
+                self.containers.len(),
+                self.containers.values().filter(|c| c.running).count(),
+                containers_total,
+                percent(containers_idle, containers_total),
+            ),
+            row(
+                "Local Volumes",
+                usage.volumes.len(),
+                usage.volumes.iter().filter(|v| v.links != "0").count(),
+                volumes_total,
+                percent(volumes_idle, volumes_total),
+            ),
+            row("Build Cache", 0, 0, 0, human_size(0)),
+        ]
+    }
+}
+
+/// `docker system df -v --format '{{json .}}'`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DiskUsage {
+    pub images: Vec<ImageRow>,
+    pub containers: Vec<ContainerRow>,
+    pub volumes: Vec<VolumeRow>,
+    /// BuildKit's cache lives in buildkit/, which snapshots do not hold.
+    pub build_cache: Vec<serde_json::Value>,
+}
+
+/// A container row of `system df -v`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerRow {
+    pub command: String,
+    pub created_at: String,
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub image: String,
+    pub labels: String,
+    pub local_volumes: String,
+    pub mounts: String,
+    pub names: String,
+    pub networks: String,
+    pub ports: String,
+    pub running_for: String,
+    pub size: String,
+    pub state: String,
+    pub status: String,
+}
+
+/// A volume row of `system df -v`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VolumeRow {
+    pub driver: String,
+    pub labels: String,
+    pub links: String,
+    pub mountpoint: String,
+    pub name: String,
+    pub scope: String,
+    pub size: String,
+}
+
+impl crate::store::Container {
+    /// The daemon's `Command`: the program, then the arguments, those holding a space in
+    /// single quotes.
+    pub fn command_line(&self) -> String {
+        let quoted: Vec<String> = self
+            .command
+            .iter()
+            .skip(1)
+            .map(|a| {
+                if a.contains(' ') {
+                    format!("'{a}'")
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        match self.command.first() {
+            Some(program) if quoted.is_empty() => program.clone(),
+            Some(program) => format!("{program} {}", quoted.join(" ")),
+            None => String::new(),
+        }
+    }
+
+    /// `Exited (0) 7 seconds ago`, `Created`, `Up 2 hours`… as `docker ps` prints it.
+    pub fn status(&self, clock: &Clock<'_>) -> String {
+        let finished = self
+            .finished_at
+            .as_deref()
+            .and_then(crate::time::parse_rfc3339)
+            .map(|t| t.0);
+        match self.state() {
+            "created" => "Created".into(),
+            "exited" => match finished {
+                Some(t) => format!("Exited ({}) {}", self.exit_code, clock.since(t)),
+                None => format!("Exited ({})", self.exit_code),
+            },
+            "dead" => "Dead".into(),
+            state => {
+                let mut s = state.to_owned();
+                s[..1].make_ascii_uppercase();
+                s
+            }
+        }
+    }
+}
