@@ -19,7 +19,7 @@ impl Target {
             .store
             .references
             .iter()
-            .find(|r| r.name == tag)
+            .find(|r| r.name.as_str() == tag)
             .unwrap_or_else(|| panic!("no {tag}"));
         &self.store.images[&r.image]
     }

@@ -220,7 +220,7 @@ pub fn resolve<'s>(store: &'s Store, name: &str) -> anyhow::Result<&'s Image> {
     if let Some(r) = store
         .references
         .iter()
-        .find(|r| r.name == tagged || r.name == name)
+        .find(|r| r.name.as_str() == tagged || r.name.as_str() == name)
     {
         if let Some(image) = store.images.get(&r.image) {
             return Ok(image);

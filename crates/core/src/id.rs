@@ -294,6 +294,118 @@ impl fmt::Debug for CacheId {
     }
 }
 
+/// A reference as repositories.json keys it: `repo:tag` or `repo@sha256:<hex>`, the repository
+/// possibly with a registry (`localhost:5000/app:v1`). Validated as Docker's reference grammar
+/// bounds it: a repository of at most 255 characters without spaces or control characters, a
+/// tag of `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`, a digest that parses.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RefName {
+    text: Box<str>,
+    /// Where the repository ends (at the `:` or `@`).
+    split: usize,
+}
+
+impl RefName {
+    /// The whole reference, as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// `localhost:5000/app` in `localhost:5000/app:v1`.
+    pub fn repository(&self) -> &str {
+        &self.text[..self.split]
+    }
+
+    /// The tag, for a `repo:tag` reference.
+    pub fn tag(&self) -> Option<&str> {
+        self.text[self.split..].strip_prefix(':')
+    }
+
+    /// The digest, for a `repo@sha256:…` reference.
+    pub fn digest(&self) -> Option<&str> {
+        self.text[self.split..].strip_prefix('@')
+    }
+
+    /// The name Docker sorts references by: fully qualified (`docker.io/library/…`).
+    pub fn qualified(&self) -> String {
+        let familiar = self.as_str();
+        match familiar.split_once('/') {
+            None => format!("docker.io/library/{familiar}"),
+            Some((first, _))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                familiar.to_owned()
+            }
+            Some(_) => format!("docker.io/{familiar}"),
+        }
+    }
+}
+
+impl FromStr for RefName {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<RefName> {
+        let bad = |reason| invalid("reference", s, reason);
+        let (split, rest_ok) = if let Some(at) = s.rfind('@') {
+            (at, s[at + 1..].parse::<Digest>().is_ok())
+        } else {
+            let last_slash = s.rfind('/').map_or(0, |i| i + 1);
+            let Some(colon) = s[last_slash..].rfind(':').map(|i| last_slash + i) else {
+                return Err(bad("expected repo:tag or repo@digest"));
+            };
+            let tag = &s[colon + 1..];
+            let ok = (1..=128).contains(&tag.len())
+                && tag.bytes().enumerate().all(|(i, b)| {
+                    b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && matches!(b, b'.' | b'-'))
+                });
+            (colon, ok)
+        };
+        if !rest_ok {
+            return Err(bad("not a valid tag or digest"));
+        }
+        let repo = &s[..split];
+        if repo.is_empty() || repo.len() > 255 {
+            return Err(bad("expected a repository of 1 to 255 characters"));
+        }
+        if repo
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '@')
+        {
+            return Err(bad("the repository holds spaces or control characters"));
+        }
+        Ok(RefName {
+            text: s.into(),
+            split,
+        })
+    }
+}
+
+impl TryFrom<String> for RefName {
+    type Error = Error;
+    fn try_from(s: String) -> Result<RefName> {
+        s.parse()
+    }
+}
+
+impl From<RefName> for String {
+    fn from(r: RefName) -> String {
+        r.text.into()
+    }
+}
+
+impl fmt::Display for RefName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for RefName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RefName({:?})", &*self.text)
+    }
+}
+
 /// A container ID: the name of its `containers/<id>` and `layerdb/mounts/<id>` directories.
 ///
 /// moby generates 64 random lowercase hex digits (`stringid.GenerateRandomID`) and its own
@@ -351,6 +463,46 @@ impl fmt::Debug for ContainerId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_parse_as_docker_writes_them() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        for (text, repo, tag, dig) in [
+            ("alpine:3.20", "alpine", Some("3.20"), None),
+            (
+                "localhost:5000/app:v1",
+                "localhost:5000/app",
+                Some("v1"),
+                None,
+            ),
+            (
+                &*format!("127.0.0.1:5000/x/y@{digest}"),
+                "127.0.0.1:5000/x/y",
+                None,
+                Some(&*digest),
+            ),
+        ] {
+            let r: RefName = text.parse().unwrap();
+            assert_eq!(
+                (r.repository(), r.tag(), r.digest()),
+                (repo, tag, dig),
+                "{text}"
+            );
+            assert_eq!(r.as_str(), text);
+        }
+        for bad in [
+            "alpine",
+            "localhost:5000/app",
+            ":tag",
+            "a b:c",
+            "x:-tag",
+            "x@sha256:zz",
+            &format!("x:{}", "t".repeat(129)),
+            &format!("{}:t", "r".repeat(256)),
+        ] {
+            assert!(bad.parse::<RefName>().is_err(), "{bad}");
+        }
+    }
 
     #[track_caller]
     fn check_chain(diffs: &[&str], expected: &str) {

@@ -22,7 +22,7 @@ pub mod timeline;
 pub use checks::analyze;
 pub use error::{Error, Result};
 pub use finding::{Code, Finding, Severity, Subject};
-pub use id::{chain_id, CacheId, ChainId, ContainerId, DiffId, Digest, ImageId};
+pub use id::{chain_id, CacheId, ChainId, ContainerId, DiffId, Digest, ImageId, RefName};
 pub use manifest::Manifest;
 pub use snapshot::{Entry, Limits, Progress, SlicedReader, Snapshot, SnapshotWriter};
 pub use store::Store;

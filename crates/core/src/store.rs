@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::id::{CacheId, ChainId, ContainerId, DiffId, Digest, ImageId};
+use crate::id::{CacheId, ChainId, ContainerId, DiffId, Digest, ImageId, RefName};
 use crate::source::graphdriver::Driver;
 
 /// Everything storesnap knows about one image store.
@@ -61,9 +61,9 @@ pub struct Image {
     pub last_updated: Option<String>,
     pub built_locally: bool,
     /// `repo:tag` references to it, from repositories.json.
-    pub tags: Vec<String>,
+    pub tags: Vec<RefName>,
     /// `repo@sha256:…` references to it.
-    pub digests: Vec<String>,
+    pub digests: Vec<RefName>,
     /// [`Image::chain`], computed on first use: checks, views and every render of the viewer ask
     /// for it, and it costs one sha256 per layer. `config` is not changed after loading.
     pub(crate) chain: OnceLock<Vec<ChainId>>,
@@ -86,6 +86,20 @@ impl Image {
             }
             out
         })
+    }
+
+    /// The tag Docker shows first (the least fully qualified name), if it has one.
+    pub fn first_tag(&self) -> Option<&RefName> {
+        self.tags.iter().min_by_key(|t| t.qualified())
+    }
+
+    /// The one name storesnap shows for the image everywhere (graph, details, timeline,
+    /// tables, report): its first tag, else its short ID as `docker ps` prints it.
+    pub fn display_name(&self) -> String {
+        match self.first_tag() {
+            Some(t) => t.to_string(),
+            None => self.id.short().to_owned(),
+        }
     }
 
     /// The top layer's chainID; `None` for an image with no layers.
@@ -200,22 +214,8 @@ pub struct Reference {
     /// The outer key, e.g. `localhost:5000/app`.
     pub repository: String,
     /// The inner key, `repo:tag` or `repo@sha256:…`.
-    pub name: String,
+    pub name: RefName,
     pub image: ImageId,
-}
-
-impl Reference {
-    /// The tag, for a `repo:tag` reference.
-    pub fn tag(&self) -> Option<&str> {
-        let rest = self.name.strip_prefix(self.repository.as_str())?;
-        rest.strip_prefix(':')
-    }
-
-    /// The digest, for a `repo@sha256:…` reference.
-    pub fn digest(&self) -> Option<&str> {
-        let rest = self.name.strip_prefix(self.repository.as_str())?;
-        rest.strip_prefix('@')
-    }
 }
 
 /// `image/<driver>/distribution/`.

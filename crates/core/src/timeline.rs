@@ -34,12 +34,7 @@ pub fn events<'a>(store: &Store, images: impl IntoIterator<Item = &'a ImageId>) 
         .filter_map(|id| store.images.get(id))
         .map(|i| Event {
             image: i.id.clone(),
-            name: i
-                .tags
-                .iter()
-                .min()
-                .cloned()
-                .unwrap_or_else(|| "<none>".into()),
+            name: i.display_name(),
             created: i.config.as_ref().and_then(|c| c.created_unix),
             last_updated: i
                 .last_updated

@@ -8,7 +8,7 @@ pub fn dangling(store: &Store, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::DanglingReference,
                 vec![
-                    Subject::Reference(r.name.clone()),
+                    Subject::Reference(r.name.to_string()),
                     Subject::Image(r.image.clone()),
                 ],
                 format!(

@@ -234,13 +234,14 @@ pub(super) fn entries(image: &Image, digests: bool) -> Vec<(String, String, Stri
     }
     let mut tags: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for t in &image.tags {
-        let (repo, tag) = split_tag(t);
-        tags.entry(repo).or_default().push(tag);
+        if let Some(tag) = t.tag() {
+            tags.entry(t.repository()).or_default().push(tag);
+        }
     }
     let mut by_digest: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for d in &image.digests {
-        if let Some((repo, digest)) = d.split_once('@') {
-            by_digest.entry(repo).or_default().push(digest);
+        if let Some(digest) = d.digest() {
+            by_digest.entry(d.repository()).or_default().push(digest);
         }
     }
     let mut out = Vec::new();
@@ -271,36 +272,16 @@ pub(super) fn entries(image: &Image, digests: bool) -> Vec<(String, String, Stri
     out
 }
 
-/// `repo:tag` → (`repo`, `tag`); the tag is after the last colon that follows the last slash.
-pub(super) fn split_tag(reference: &str) -> (&str, &str) {
-    let slash = reference.rfind('/').map_or(0, |i| i + 1);
-    match reference[slash..].rfind(':') {
-        Some(i) => (&reference[..slash + i], &reference[slash + i + 1..]),
-        None => (reference, "latest"),
-    }
-}
-
 /// `system df` shows an image's first tag in the daemon's order: sorted by the fully
 /// qualified name (`docker.io/library/…`).
 pub(super) fn first_tag(image: &Image) -> (String, String) {
     image
-        .tags
-        .iter()
-        .min_by_key(|t| qualified(t))
+        .first_tag()
         .map(|t| {
-            let (r, tag) = split_tag(t);
-            (r.to_owned(), tag.to_owned())
+            (
+                t.repository().to_owned(),
+                t.tag().unwrap_or_default().to_owned(),
+            )
         })
         .unwrap_or_else(|| ("<none>".into(), "<none>".into()))
-}
-
-/// The normalized name Docker sorts references by.
-pub(super) fn qualified(familiar: &str) -> String {
-    match familiar.split_once('/') {
-        None => format!("docker.io/library/{familiar}"),
-        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            familiar.to_owned()
-        }
-        Some(_) => format!("docker.io/{familiar}"),
-    }
 }

@@ -97,14 +97,10 @@ mod tests {
 
     #[test]
     fn references_split_and_sort_like_docker() {
-        assert_eq!(
-            split_tag("localhost:5000/app:1.0"),
-            ("localhost:5000/app", "1.0")
-        );
-        assert_eq!(split_tag("alpine:3.20"), ("alpine", "3.20"));
-        assert_eq!(qualified("alpine"), "docker.io/library/alpine");
-        assert_eq!(qualified("local/app"), "docker.io/local/app");
-        assert_eq!(qualified("127.0.0.1:5000/x"), "127.0.0.1:5000/x");
+        let q = |s: &str| s.parse::<crate::RefName>().unwrap().qualified();
+        assert_eq!(q("alpine:1"), "docker.io/library/alpine:1");
+        assert_eq!(q("local/app:1"), "docker.io/local/app:1");
+        assert_eq!(q("127.0.0.1:5000/x:1"), "127.0.0.1:5000/x:1");
         assert_eq!(ellipsis("abcdef", 4), "abc…");
         assert_eq!(
             quote("sh -c 'echo \"x\" > /f'"),

@@ -257,7 +257,7 @@ fn metadata_files_that_lie() {
                 );
                 image(s, &[diff(7)], "y:1", &long);
             }),
-            &[Code::DanglingReference],
+            &[Code::InvalidValue],
         ),
         (
             "non-ASCII container directory",

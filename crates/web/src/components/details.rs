@@ -29,12 +29,7 @@ pub fn details(props: &DetailsProps) -> Html {
                 .images
                 .values()
                 .filter(|i| i.chain().contains(c))
-                .map(|i| {
-                    i.tags
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| super::short(i.id.as_str()))
-                })
+                .map(|i| i.display_name())
                 .collect();
             // The history step that made it: in an image whose chain holds it at index k.
             let step = l.store.images.values().find_map(|i| {
@@ -99,8 +94,8 @@ pub fn details(props: &DetailsProps) -> Html {
             let config = image.config.as_ref();
             vec![
                 ("image", id.to_string()),
-                ("tags", image.tags.join(", ")),
-                ("digests", image.digests.join(", ")),
+                ("tags", join(&image.tags)),
+                ("digests", join(&image.digests)),
                 (
                     "created",
                     config.and_then(|c| c.created.clone()).unwrap_or_default(),
@@ -143,4 +138,11 @@ pub fn details(props: &DetailsProps) -> Html {
             </dl>
         </section>
     }
+}
+
+fn join(refs: &[storesnap_core::RefName]) -> String {
+    refs.iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -199,7 +199,7 @@ pub fn graph(props: &GraphProps) -> Html {
                 let size = node.size.map(|s| storesnap_core::docker::human_size(s as i64)).unwrap_or_default();
                 let tags = node.images.iter().map(|id| {
                     let image = &l.store.images[id];
-                    let label = image.tags.first().cloned().unwrap_or_else(|| short(id.as_str()));
+                    let label = image.display_name();
                     let onclick = {
                         let (on_select, id) = (props.on_select.clone(), id.clone());
                         Callback::from(move |e: MouseEvent| {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::driver::{Driver, Record};
 use crate::finding::{Code, Finding, Subject};
-use crate::id::{ChainId, ContainerId, DiffId, Digest, ImageId};
+use crate::id::{ChainId, ContainerId, DiffId, Digest, ImageId, RefName};
 use crate::snapshot::{Entry, Snapshot};
 use crate::store::*;
 use crate::time::parse_rfc3339;
@@ -484,16 +484,24 @@ impl Loader<'_> {
                 continue;
             };
             for (name, id) in refs {
+                let Ok(ref_name) = name.parse::<RefName>() else {
+                    self.finding(
+                        Code::InvalidValue,
+                        vec![Subject::Path(path.clone())],
+                        format!("{path} holds {name:?}, which is not a reference"),
+                    );
+                    continue;
+                };
                 match id.as_str().map(str::parse::<ImageId>) {
                     Some(Ok(image)) => self.store.references.push(Reference {
                         repository: repository.clone(),
-                        name: name.clone(),
+                        name: ref_name,
                         image,
                     }),
                     _ => self.finding(
                         Code::InvalidValue,
                         vec![
-                            Subject::Reference(name.clone()),
+                            Subject::Reference(ref_name.to_string()),
                             Subject::Path(path.clone()),
                         ],
                         format!("{name} in {path} points at {id}, not an image ID"),
@@ -503,7 +511,7 @@ impl Loader<'_> {
         }
         for r in &self.store.references {
             if let Some(image) = self.store.images.get_mut(&r.image) {
-                if r.digest().is_some() {
+                if r.name.digest().is_some() {
                     image.digests.push(r.name.clone());
                 } else {
                     image.tags.push(r.name.clone());
