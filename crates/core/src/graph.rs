@@ -264,7 +264,7 @@ pub fn layout(graph: &LayerGraph, expanded: &BTreeSet<ChainId>, spacing: Spacing
             run.pop();
         }
         let (kind, children): (NodeKind, &[ChainId]) =
-            if !run.is_empty() && run.len() >= spacing.min_run {
+            if !open && !run.is_empty() && run.len() >= spacing.min_run {
                 let last = run[run.len() - 1];
                 (
                     NodeKind::Run {
@@ -413,6 +413,45 @@ mod tests {
         assert_eq!(step(&l, &id(2), Direction::Right), Some(id(3)));
         assert_eq!(step(&l, &id(3), Direction::Up), Some(id(1)));
         assert_eq!(step(&l, &id(1), Direction::Up), None);
+    }
+
+    #[test]
+    fn an_opened_leaf_is_a_layer_whatever_the_run_length() {
+        // Found by the layout fuzzer: with runs of one allowed, an opened childless layer was
+        // taken for a run and its missing child indexed.
+        let g = graph(&[(3, None), (1, Some(3)), (4, Some(3))]);
+        for min_run in [0, 1] {
+            let spacing = Spacing {
+                min_run,
+                ..Spacing::default()
+            };
+            let l = layout(&g, &[id(4)].into_iter().collect(), spacing);
+            assert_eq!(l.nodes.len(), 3);
+        }
+    }
+
+    #[test]
+    fn layers_in_a_parent_loop_are_drawn_once() {
+        // 1 → 2 → 3 → 1, with 4 below 2 and 5 a healthy root.
+        let g = graph(&[
+            (1, Some(3)),
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, Some(2)),
+            (5, None),
+        ]);
+        assert_eq!(g.roots, vec![id(1), id(5)]);
+        let l = layout(&g, &BTreeSet::new(), Spacing::default());
+        let drawn: usize = l
+            .nodes
+            .iter()
+            .map(|p| match p.kind {
+                NodeKind::Layer(_) => 1,
+                NodeKind::Run { count, .. } => count,
+            })
+            .sum();
+        assert_eq!(drawn, 5);
+        assert_eq!(g.lineage(&id(4)), vec![id(1), id(2), id(4)]);
     }
 
     #[test]
