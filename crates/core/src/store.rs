@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::id::{CacheId, ChainId, ContainerId, DiffId, Digest, ImageId, RefName};
+use crate::provenance::Provenance;
 use crate::source::graphdriver::Driver;
 
 /// Everything storesnap knows about one image store.
@@ -30,6 +31,8 @@ pub struct Store {
     pub driver_dirs_listed: bool,
     /// Whether image configs were redacted at pack time (their bytes no longer hash to the ID).
     pub image_configs_redacted: bool,
+    /// Where the files came from.
+    pub provenance: Provenance,
 }
 
 impl Store {

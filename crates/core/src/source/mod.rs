@@ -5,10 +5,12 @@
 pub mod graphdriver;
 
 use crate::finding::Finding;
+use crate::provenance::Provenance;
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 
 /// Builds the model from a snapshot, in the format its files are in.
 pub fn load(snapshot: &Snapshot) -> (Store, Vec<Finding>) {
-    graphdriver::load(snapshot)
+    let provenance = Provenance::Snapshot(Box::new(snapshot.manifest.clone()));
+    graphdriver::load(&snapshot.entries, &provenance)
 }

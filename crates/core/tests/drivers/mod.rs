@@ -220,3 +220,26 @@ fn a_missing_record_is_found_on_every_driver_that_keeps_one() {
     let (_, findings) = storesnap_core::analyze(&s);
     assert!(findings.iter().all(|f| f.code != Code::MissingCacheDir));
 }
+
+/// A source with no manifest (a future `docker save` or a hand-made tree) is read from its
+/// files alone: the driver is found under `image/`, and the model is the snapshot's.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn files_without_a_manifest_give_the_same_model() {
+    use storesnap_core::source::graphdriver;
+    use storesnap_core::Provenance;
+    for driver in [Driver::Overlay2, Driver::Aufs, Driver::Devicemapper] {
+        let s = if driver == Driver::Overlay2 {
+            Snapshot::from_bytes(FULL, Limits::default()).unwrap()
+        } else {
+            relaid(driver)
+        };
+        let (with, with_findings) = storesnap_core::source::load(&s);
+        let (without, without_findings) = graphdriver::load(&s.entries, &Provenance::Files);
+        assert_eq!(without.driver, driver.name());
+        assert_eq!(without.images, with.images, "{driver}");
+        assert_eq!(without.layers, with.layers, "{driver}");
+        assert_eq!(without.driver_dirs, with.driver_dirs, "{driver}");
+        assert_eq!(without_findings, with_findings, "{driver}");
+    }
+}

@@ -13,20 +13,30 @@ use serde_json::Value;
 use super::driver::{Driver, Record};
 use crate::finding::{Code, Finding, Subject};
 use crate::id::{ChainId, ContainerId, DiffId, Digest, ImageId, RefName};
-use crate::snapshot::{Entry, Snapshot};
+use crate::provenance::Provenance;
+use crate::snapshot::Entry;
 use crate::store::*;
 use crate::time::parse_rfc3339;
 
-/// Builds the model from a snapshot; problems with single files come back as findings.
-pub fn load(snapshot: &Snapshot) -> (Store, Vec<Finding>) {
-    let driver = snapshot.manifest.storage_driver.clone();
+/// The files of a store, by path relative to its data root.
+pub type Files = BTreeMap<String, Entry>;
+
+/// Builds the model from a store's files; problems with single files come back as findings.
+pub fn load(files: &Files, provenance: &Provenance) -> (Store, Vec<Finding>) {
+    let driver = provenance
+        .storage_driver()
+        .map(str::to_owned)
+        .or_else(|| detect_driver(files))
+        .unwrap_or_default();
     let mut l = Loader {
-        snap: snapshot,
+        files,
+        provenance,
         base: format!("image/{driver}/"),
         findings: Vec::new(),
         store: Store {
             driver: driver.clone(),
-            image_configs_redacted: snapshot.manifest.image_configs_redacted(),
+            image_configs_redacted: provenance.image_configs_redacted(),
+            provenance: provenance.clone(),
             ..Store::default()
         },
     };
@@ -40,26 +50,35 @@ pub fn load(snapshot: &Snapshot) -> (Store, Vec<Finding>) {
     (l.store, l.findings)
 }
 
+/// The active graph driver of files with no manifest: the one under `image/` whose own
+/// directory exists (dockerd keeps `image/<old driver>/` after a switch), else the first.
+fn detect_driver(files: &Files) -> Option<String> {
+    let names = children(files, "image/");
+    names
+        .iter()
+        .find(|n| matches!(files.get(**n), Some(Entry::Dir)))
+        .or_else(|| names.iter().next())
+        .map(|n| (*n).to_owned())
+}
+
 struct Loader<'a> {
-    snap: &'a Snapshot,
+    files: &'a Files,
+    provenance: &'a Provenance,
     base: String,
     findings: Vec<Finding>,
     store: Store,
 }
 
 /// Entries under `prefix`, as (rest of path, entry), in path order.
-fn under<'a>(
-    snap: &'a Snapshot,
-    prefix: &'a str,
-) -> impl Iterator<Item = (&'a str, &'a Entry)> + 'a {
-    snap.entries
+fn under<'a>(files: &'a Files, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> + 'a {
+    files
         .range(prefix.to_owned()..)
         .map_while(move |(p, e)| Some((p.strip_prefix(prefix)?, e)))
 }
 
 /// The names directly under `prefix` (files, dirs and links).
-fn children<'a>(snap: &'a Snapshot, prefix: &'a str) -> BTreeSet<&'a str> {
-    under(snap, prefix)
+fn children<'a>(files: &'a Files, prefix: &'a str) -> BTreeSet<&'a str> {
+    under(files, prefix)
         .filter_map(|(rest, _)| rest.split('/').next())
         .filter(|s| !s.is_empty())
         .collect()
@@ -88,7 +107,7 @@ impl Loader<'_> {
     /// The trimmed text of a metadata file, or `None` (with a finding) when it is unusable.
     /// A missing file gives `None` and no finding: whether that matters is the caller's call.
     fn text(&mut self, path: &str, subject: &Subject) -> Option<String> {
-        let bytes = match self.snap.entries.get(path)? {
+        let bytes = match self.files.get(path)? {
             Entry::File(b) => b,
             _ => {
                 self.finding(
@@ -146,7 +165,7 @@ impl Loader<'_> {
     }
 
     fn json(&mut self, path: &str, subject: &Subject) -> Option<Value> {
-        let bytes = match self.snap.entries.get(path)? {
+        let bytes = match self.files.get(path)? {
             Entry::File(b) => b,
             _ => {
                 self.finding(
@@ -186,15 +205,8 @@ impl Loader<'_> {
 
     fn layers(&mut self) {
         let prefix = format!("{}layerdb/sha256/", self.base);
-        let snap = self.snap;
-        let omitted: BTreeSet<&str> = snap
-            .manifest
-            .skipped
-            .iter()
-            .filter(|s| s.reason == crate::manifest::SkipReason::Omitted)
-            .map(|s| s.path.as_str())
-            .collect();
-        for name in children(self.snap, &prefix) {
+        let omitted = self.provenance.omitted();
+        for name in children(self.files, &prefix) {
             let dir = format!("{prefix}{name}");
             if name.ends_with("-removing") {
                 self.finding(
@@ -214,7 +226,7 @@ impl Loader<'_> {
             };
             let subject = Subject::Chain(chain_id.clone());
             for required in ["diff", "size", "cache-id"] {
-                if !self.snap.entries.contains_key(&format!("{dir}/{required}")) {
+                if !self.files.contains_key(&format!("{dir}/{required}")) {
                     self.finding(
                         Code::MissingFile,
                         vec![subject.clone(), Subject::Path(format!("{dir}/{required}"))],
@@ -241,7 +253,7 @@ impl Loader<'_> {
             let descriptor = self.json(&format!("{dir}/descriptor.json"), &subject);
             let tar_split_path = format!("{dir}/tar-split.json.gz");
             // Left out by `pack --no-tar-split`: present on the host, just not in the snapshot.
-            let tar_split = self.snap.entries.contains_key(&tar_split_path)
+            let tar_split = self.files.contains_key(&tar_split_path)
                 || omitted.contains(tar_split_path.as_str());
             self.store.layers.insert(
                 chain_id.clone(),
@@ -257,7 +269,7 @@ impl Loader<'_> {
             );
         }
         let tmp = format!("{}layerdb/tmp/", self.base);
-        for name in children(self.snap, &tmp) {
+        for name in children(self.files, &tmp) {
             let path = format!("{tmp}{name}");
             self.finding(
                 Code::Leftover,
@@ -269,13 +281,13 @@ impl Loader<'_> {
 
     fn mounts(&mut self) {
         let prefix = format!("{}layerdb/mounts/", self.base);
-        for name in children(self.snap, &prefix) {
+        for name in children(self.files, &prefix) {
             let dir = format!("{prefix}{name}");
             let Some(container) = self.container_id(name, &dir) else {
                 continue;
             };
             let subject = Subject::Container(container.clone());
-            if !self.snap.entries.contains_key(&format!("{dir}/mount-id")) {
+            if !self.files.contains_key(&format!("{dir}/mount-id")) {
                 self.finding(
                     Code::MissingFile,
                     vec![subject.clone(), Subject::Path(format!("{dir}/mount-id"))],
@@ -299,14 +311,8 @@ impl Loader<'_> {
 
     fn images(&mut self) {
         let content = format!("{}imagedb/content/sha256/", self.base);
-        let redacted: BTreeMap<ImageId, bool> = self
-            .snap
-            .manifest
-            .image_configs
-            .iter()
-            .map(|c| (c.image.clone(), c.matched_before_redaction))
-            .collect();
-        for (hex, entry) in under(self.snap, &content) {
+        let redacted = self.provenance.redacted_image_configs();
+        for (hex, entry) in under(self.files, &content) {
             let path = format!("{content}{hex}");
             let Ok(id) = ImageId::from_hex(hex) else {
                 self.finding(
@@ -349,7 +355,7 @@ impl Loader<'_> {
             let last_updated = self
                 .text(&format!("{meta}/lastUpdated"), &subject)
                 .filter(|s| !s.is_empty());
-            let built_locally = matches!(self.snap.file(&format!("{meta}/builtLocally")), Some(b) if b.first() == Some(&1));
+            let built_locally = matches!(file(self.files, &format!("{meta}/builtLocally")), Some(b) if b.first() == Some(&1));
             self.store.images.insert(
                 id.clone(),
                 Image {
@@ -522,7 +528,7 @@ impl Loader<'_> {
 
     fn distribution(&mut self) {
         let by_digest = format!("{}distribution/diffid-by-digest/sha256/", self.base);
-        for hex in children(self.snap, &by_digest) {
+        for hex in children(self.files, &by_digest) {
             let path = format!("{by_digest}{hex}");
             let Ok(digest) = Digest::from_hex(hex) else {
                 continue;
@@ -535,7 +541,7 @@ impl Loader<'_> {
             }
         }
         let by_diff = format!("{}distribution/v2metadata-by-diffid/sha256/", self.base);
-        for hex in children(self.snap, &by_diff) {
+        for hex in children(self.files, &by_diff) {
             let path = format!("{by_diff}{hex}");
             let Ok(diff) = DiffId::from_hex(hex) else {
                 continue;
@@ -559,9 +565,9 @@ impl Loader<'_> {
     }
 
     fn containers(&mut self) {
-        for name in children(self.snap, "containers/") {
+        for name in children(self.files, "containers/") {
             let path = format!("containers/{name}/config.v2.json");
-            if !self.snap.entries.contains_key(&path) {
+            if !self.files.contains_key(&path) {
                 continue;
             }
             let Some(id) = self.container_id(name, &format!("containers/{name}")) else {
@@ -658,28 +664,28 @@ impl Loader<'_> {
         };
         let prefix = driver.records_prefix();
         let listing = prefix.trim_end_matches('/');
-        self.store.driver_dirs_listed = driver.records_every_layer()
-            && matches!(self.snap.entries.get(listing), Some(Entry::Dir));
+        self.store.driver_dirs_listed =
+            driver.records_every_layer() && matches!(self.files.get(listing), Some(Entry::Dir));
         if driver.has_overlay_links() {
-            for (link, entry) in under(self.snap, &format!("{prefix}l/")) {
+            for (link, entry) in under(self.files, &format!("{prefix}l/")) {
                 if let Entry::Symlink(target) = entry {
                     self.store.links.insert(link.to_owned(), target.clone());
                 }
             }
         }
-        for name in children(self.snap, prefix) {
+        for name in children(self.files, prefix) {
             if driver.is_reserved(name) {
                 continue;
             }
             let path = format!("{prefix}{name}");
             let is_record = matches!(
-                (driver.record(), self.snap.entries.get(&path)),
+                (driver.record(), self.files.get(&path)),
                 (Record::Dir, Some(Entry::Dir)) | (Record::File, Some(Entry::File(_)))
             );
             if !is_record {
                 continue;
             }
-            let has = |f: &str| self.snap.entries.contains_key(&format!("{path}/{f}"));
+            let has = |f: &str| self.files.contains_key(&format!("{path}/{f}"));
             let mut d = DriverDir {
                 name: name.to_owned(),
                 committed: has("committed"),
@@ -690,7 +696,7 @@ impl Loader<'_> {
             };
             if driver.has_overlay_links() {
                 let subject = Subject::CacheDir(name.to_owned());
-                d.link = match self.snap.file(&format!("{path}/link")) {
+                d.link = match file(self.files, &format!("{path}/link")) {
                     Some([]) => Some(String::new()),
                     Some(_) => self
                         .text(&format!("{path}/link"), &subject)
@@ -709,6 +715,14 @@ impl Loader<'_> {
 /// A layer larger than this (8 PiB) is a lie: sums of such sizes could not be trusted, and
 /// every size past it could overflow the i64 the docker CLI prints.
 const MAX_LAYER_SIZE: u64 = 1 << 53;
+
+/// The bytes of a regular file.
+fn file<'a>(files: &'a Files, path: &str) -> Option<&'a [u8]> {
+    match files.get(path)? {
+        Entry::File(b) => Some(b),
+        _ => None,
+    }
+}
 
 /// `EmptyFile` or `NulFilled` when the bytes carry nothing.
 fn blank(bytes: &[u8]) -> Option<Code> {

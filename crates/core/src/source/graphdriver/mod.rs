@@ -6,4 +6,4 @@ mod load;
 pub mod policy;
 
 pub use driver::Driver;
-pub use load::load;
+pub use load::{load, Files};
