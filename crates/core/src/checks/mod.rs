@@ -137,4 +137,246 @@ mod tests {
         check_codes(&store_with_depth(MAX_CHAIN_DEPTH), &[]);
         check_codes(&store_with_depth(MAX_CHAIN_DEPTH + 1), &[Code::DeepChain]);
     }
+
+    /// A small healthy vfs store built in memory: base layer 1, layer 2 on it, image A over
+    /// both tagged `a:1`, a container on A with its writable and init records.
+    fn healthy() -> Store {
+        use crate::store::{Container, DriverDir, Mount, Reference};
+        let diffs: Vec<DiffId> = (1..=2)
+            .map(|i| DiffId::from_hex(&format!("{i:064x}")).unwrap())
+            .collect();
+        let image_id = crate::ImageId::from_hex(&"a".repeat(64)).unwrap();
+        let image = Image {
+            id: image_id.clone(),
+            verified: true,
+            config: Some(ImageConfig {
+                diff_ids: diffs.clone(),
+                ..ImageConfig::default()
+            }),
+            parent: None,
+            last_updated: None,
+            built_locally: false,
+            tags: vec!["a:1".parse().unwrap()],
+            digests: vec![],
+            chain: Default::default(),
+        };
+        let mut store = Store {
+            driver: "vfs".into(),
+            driver_dirs_listed: true,
+            ..Store::default()
+        };
+        let mut parent: Option<ChainId> = None;
+        for (i, chain) in image.chain().iter().enumerate() {
+            let cache = format!("cache{i}");
+            store.layers.insert(
+                chain.clone(),
+                Layer {
+                    chain_id: chain.clone(),
+                    diff_id: Some(diffs[i].clone()),
+                    parent: parent.clone(),
+                    cache_id: Some(cache.parse().unwrap()),
+                    size: Some(10),
+                    tar_split: true,
+                    descriptor: None,
+                },
+            );
+            store.driver_dirs.insert(
+                cache.clone(),
+                DriverDir {
+                    name: cache,
+                    ..DriverDir::default()
+                },
+            );
+            parent = Some(chain.clone());
+        }
+        let cid: crate::ContainerId = "c".repeat(64).parse().unwrap();
+        for name in ["rw", "rw-init"] {
+            store.driver_dirs.insert(
+                name.into(),
+                DriverDir {
+                    name: name.into(),
+                    ..DriverDir::default()
+                },
+            );
+        }
+        store.mounts.insert(
+            cid.clone(),
+            Mount {
+                container: cid.clone(),
+                mount_id: Some("rw".parse().unwrap()),
+                init_id: Some("rw-init".parse().unwrap()),
+                parent,
+            },
+        );
+        store.containers.insert(
+            cid.clone(),
+            Container {
+                id: cid,
+                name: "c".into(),
+                image: Some(image_id.clone()),
+                image_name: "a:1".into(),
+                created: None,
+                created_unix: None,
+                running: false,
+                paused: false,
+                restarting: false,
+                dead: false,
+                exit_code: 0,
+                started: false,
+                finished_at: None,
+                driver: "vfs".into(),
+                command: vec![],
+                labels: Default::default(),
+                volumes: vec![],
+                networks: vec![],
+            },
+        );
+        store.references.push(Reference {
+            repository: "a".into(),
+            name: "a:1".parse().unwrap(),
+            image: image_id.clone(),
+        });
+        store.images.insert(image_id, image);
+        store
+    }
+
+    /// Each check on one kind of damage to the in-memory store, and exactly what it finds.
+    #[test]
+    fn each_check_finds_its_damage() {
+        type Damage = fn(&mut Store);
+        let cases: Vec<(&str, Damage, &[Code])> = vec![
+            ("healthy", |_| {}, &[]),
+            (
+                "reference to nothing",
+                |s| {
+                    s.references[0].image = crate::ImageId::from_hex(&"b".repeat(64)).unwrap();
+                },
+                &[Code::DanglingReference],
+            ),
+            (
+                "build parent gone",
+                |s| {
+                    s.images.values_mut().next().unwrap().parent =
+                        Some(crate::ImageId::from_hex(&"d".repeat(64)).unwrap());
+                },
+                &[Code::MissingParentImage],
+            ),
+            (
+                "top layer gone",
+                |s| {
+                    let t = s.images.values().next().unwrap().top_layer().unwrap();
+                    s.layers.remove(&t);
+                    s.driver_dirs.remove("cache1");
+                },
+                &[Code::MissingLayer, Code::MountParentMissing],
+            ),
+            (
+                "base layer gone",
+                |s| {
+                    let b = s.images.values().next().unwrap().chain()[0].clone();
+                    s.layers.remove(&b);
+                    s.driver_dirs.remove("cache0");
+                },
+                &[Code::MissingLayer, Code::MissingParentLayer],
+            ),
+            (
+                "a layer names itself",
+                |s| {
+                    let b = s.images.values().next().unwrap().chain()[0].clone();
+                    s.layers.get_mut(&b).unwrap().parent = Some(b.clone());
+                },
+                &[Code::LayerParentCycle, Code::ChainIdMismatch],
+            ),
+            (
+                "diff altered",
+                |s| {
+                    let t = s.images.values().next().unwrap().top_layer().unwrap();
+                    s.layers.get_mut(&t).unwrap().diff_id =
+                        Some(DiffId::from_hex(&"9".repeat(64)).unwrap());
+                },
+                &[Code::ChainIdMismatch],
+            ),
+            (
+                "driver record gone",
+                |s| {
+                    s.driver_dirs.remove("cache1");
+                },
+                &[Code::MissingCacheDir],
+            ),
+            (
+                "no tar-split",
+                |s| {
+                    s.layers.values_mut().next().unwrap().tar_split = false;
+                },
+                &[Code::NoTarSplit],
+            ),
+            (
+                "writable layer gone",
+                |s| {
+                    s.driver_dirs.remove("rw");
+                },
+                &[Code::MountDirMissing],
+            ),
+            (
+                "init layer gone",
+                |s| {
+                    s.driver_dirs.remove("rw-init");
+                },
+                &[Code::MountInitMissing],
+            ),
+            (
+                "container's image gone",
+                |s| {
+                    s.images.clear();
+                    s.references.clear();
+                },
+                &[Code::ContainerImageMissing],
+            ),
+            (
+                "orphan record",
+                |s| {
+                    s.driver_dirs.insert("orphan".into(), Default::default());
+                },
+                &[Code::OrphanDriverDir],
+            ),
+            (
+                "BuildKit snapshot",
+                |s| {
+                    s.driver_dirs
+                        .insert("abcdefghijklmnopqrstuvwxy".into(), Default::default());
+                },
+                &[Code::BuildCacheDir],
+            ),
+            (
+                "unused layer",
+                |s| {
+                    s.mounts.clear();
+                    s.driver_dirs.remove("rw");
+                    s.driver_dirs.remove("rw-init");
+                    s.images.clear();
+                    s.references.clear();
+                    s.containers.clear();
+                },
+                &[Code::UnusedLayer],
+            ),
+            (
+                "records not listed",
+                |s| {
+                    s.driver_dirs.clear();
+                    s.driver_dirs_listed = false;
+                },
+                &[],
+            ),
+        ];
+        for (name, damage, expected) in cases {
+            let mut store = healthy();
+            damage(&mut store);
+            let mut got: Vec<Code> = check(&store).iter().map(|f| f.code).collect();
+            got.sort();
+            got.dedup();
+            let mut want = expected.to_vec();
+            want.sort();
+            assert_eq!(got, want, "{name}");
+        }
+    }
 }
