@@ -226,22 +226,24 @@ fn compare(
     let want_len = depth + usize::from(prefix.is_some());
     let have: &[String] = d.lower.as_deref().unwrap_or_default();
     // The expected list, lazily: only as far as it is compared or shown.
-    let want = |limit: usize| -> Vec<String> {
-        let mut v: Vec<String> = prefix.map(|p| format!("l/{p}")).into_iter().collect();
+    // The expected links, lazily: only as far as they are compared or shown.
+    let links = || {
         let mut next = from;
-        while let Some(c) = next {
-            if v.len() >= limit {
-                break;
-            }
-            let Some((link, _)) = chains.get(c) else {
-                break;
-            };
-            v.push(format!("l/{link}"));
+        prefix.into_iter().chain(std::iter::from_fn(move || {
+            let c = next?;
+            let (link, _) = chains.get(c)?;
             next = store.layers.get(c).and_then(|l| l.parent.as_ref());
-        }
-        v
+            Some(link)
+        }))
     };
-    if have.len() == want_len && want(want_len) == have {
+    let want =
+        |limit: usize| -> Vec<String> { links().take(limit).map(|l| format!("l/{l}")).collect() };
+    let matches = have.len() == want_len
+        && have
+            .iter()
+            .zip(links())
+            .all(|(h, l)| h.strip_prefix("l/") == Some(l));
+    if matches {
         return;
     }
     const SHOWN: usize = 8;
