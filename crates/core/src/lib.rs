@@ -17,6 +17,7 @@ pub mod report;
 pub mod snapshot;
 pub mod source;
 pub mod store;
+mod tarball;
 pub mod time;
 pub mod timeline;
 

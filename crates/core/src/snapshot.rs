@@ -360,12 +360,12 @@ fn read_tar<R: Read>(mut reader: R, limits: Limits) -> Result<Snapshot> {
 
 /// Parses the tar's entries, up to its end-of-archive marker.
 fn parse_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
-    let mut archive = tar::Archive::new(reader);
+    use crate::tarball::{Kind, Reader};
+    let mut archive = Reader::new(reader);
     let mut manifest = None;
     let mut entries = BTreeMap::new();
     let mut count = 0u64;
-    for entry in archive.entries().map_err(|e| map_io(e, &limits))? {
-        let mut entry = entry.map_err(|e| map_io(e, &limits))?;
+    while let Some(header) = archive.next().map_err(|e| map_io(e, &limits))? {
         count += 1;
         if count > limits.max_entries {
             return Err(Error::Limit(format!(
@@ -373,33 +373,30 @@ fn parse_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
                 limits.max_entries
             )));
         }
-        let raw_path = entry.path_bytes().into_owned();
-        let path = clean_path(&raw_path)?;
-        let kind = entry.header().entry_type();
-        let item = if kind.is_file() {
-            let size = entry.header().size().map_err(|e| map_io(e, &limits))?;
-            if size > limits.max_entry_bytes {
-                return Err(Error::Limit(format!(
-                    "{path} holds {size} bytes, more than the {} allowed per entry",
-                    limits.max_entry_bytes
+        let path = clean_path(&header.path)?;
+        let item = match header.kind {
+            Kind::File => {
+                if header.size > limits.max_entry_bytes {
+                    return Err(Error::Limit(format!(
+                        "{path} holds {} bytes, more than the {} allowed per entry",
+                        header.size, limits.max_entry_bytes
+                    )));
+                }
+                let bytes = archive
+                    .read_data(header.size)
+                    .map_err(|e| map_io(e, &limits))?;
+                Entry::File(bytes)
+            }
+            Kind::Symlink if header.link.is_empty() => {
+                return Err(Error::Format(format!("symlink {path} has no target")))
+            }
+            Kind::Symlink => Entry::Symlink(String::from_utf8_lossy(&header.link).into_owned()),
+            Kind::Dir => Entry::Dir,
+            Kind::Other(what) => {
+                return Err(Error::Format(format!(
+                    "{path}: unexpected tar entry type ({what})"
                 )));
             }
-            let mut bytes = Vec::with_capacity(size as usize);
-            entry
-                .read_to_end(&mut bytes)
-                .map_err(|e| map_io(e, &limits))?;
-            Entry::File(bytes)
-        } else if kind.is_symlink() {
-            let target = entry
-                .link_name_bytes()
-                .ok_or_else(|| Error::Format(format!("symlink {path} has no target")))?;
-            Entry::Symlink(String::from_utf8_lossy(&target).into_owned())
-        } else if kind.is_dir() {
-            Entry::Dir
-        } else {
-            return Err(Error::Format(format!(
-                "{path}: unexpected tar entry type {kind:?}"
-            )));
         };
         if count == 1 {
             if is_docker_save_entry(&path) {

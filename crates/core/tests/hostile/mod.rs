@@ -574,7 +574,7 @@ fn hostile_archives_are_clear_errors() {
                 t.extend_from_slice(&[b'x'; 1000]);
                 t
             }),
-            "i/o error",
+            "the file is truncated",
         ),
         (
             "an entry over the per-entry limit",
