@@ -242,7 +242,10 @@ fn pax(data: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
 mod tests {
     use super::*;
 
-    fn read_all(tar: &[u8]) -> io::Result<Vec<(String, Kind, String, Vec<u8>)>> {
+    /// Path, kind, link target and data of each entry.
+    type Read = (String, Kind, String, Vec<u8>);
+
+    fn read_all(tar: &[u8]) -> io::Result<Vec<Read>> {
         let mut r = Reader::new(tar);
         let mut out = Vec::new();
         while let Some(h) = r.next()? {
