@@ -120,10 +120,15 @@ impl<R: Read> Reader<R> {
 
     /// The current entry's bytes: `size` from its header, read exactly.
     pub fn read_data(&mut self, size: u64) -> io::Result<Vec<u8>> {
-        let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(usize::MAX));
-        (&mut self.inner).take(size).read_to_end(&mut data)?;
-        if (data.len() as u64) < size {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        // Callers cap `size` first; the buffer grows in steps all the same, so a header that
+        // lies costs at most what the input really holds.
+        const STEP: usize = 1 << 20;
+        let size = usize::try_from(size).map_err(io::Error::other)?;
+        let mut data = Vec::new();
+        while data.len() < size {
+            let start = data.len();
+            data.resize(size.min(start + STEP), 0);
+            self.inner.read_exact(&mut data[start..])?;
         }
         self.left = 0;
         Ok(data)
@@ -173,17 +178,10 @@ fn verify_checksum(block: &[u8; BLOCK]) -> io::Result<()> {
     let text = std::str::from_utf8(field).unwrap_or("").trim();
     let want = u64::from_str_radix(text, 8)
         .map_err(|_| io::Error::other("archive header checksum is not a number"))?;
-    let sum: u64 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u64::from(b)
-            }
-        })
-        .sum();
+    // The checksum field counts as spaces.
+    let all: u64 = block.iter().map(|&b| u64::from(b)).sum();
+    let field_bytes: u64 = block[148..156].iter().map(|&b| u64::from(b)).sum();
+    let sum = all - field_bytes + 8 * 32;
     if sum != want {
         return Err(io::Error::other("archive header checksum mismatch"));
     }

@@ -163,11 +163,13 @@ struct Chains<'a> {
 impl<'a> Chains<'a> {
     fn new(store: &'a Store, links: &Links<'a>) -> Self {
         let mut resolved: BTreeMap<&ChainId, Option<(&str, usize)>> = BTreeMap::new();
+        let mut path: Vec<&ChainId> = Vec::new();
         for start in store.layers.keys() {
             // Walk down to a layer already resolved (or past the base), then resolve on the
             // way back up. `base` is the chain length below the walk, `None` if unresolvable.
-            let mut path: Vec<&ChainId> = Vec::new();
-            let mut on_path: BTreeSet<&ChainId> = BTreeSet::new();
+            // Each layer walked is marked unresolvable until the way back sets it, so coming
+            // upon one again (a loop) stops the walk: a loop is never resolvable.
+            path.clear();
             let mut next = Some(start);
             let mut base = loop {
                 let Some(c) = next else { break Some(0) };
@@ -177,13 +179,11 @@ impl<'a> Chains<'a> {
                 let Some(layer) = store.layers.get(c) else {
                     break None;
                 };
-                if !on_path.insert(c) {
-                    break None; // a loop: never resolvable
-                }
+                resolved.insert(c, None);
                 path.push(c);
                 next = layer.parent.as_ref();
             };
-            for c in path.into_iter().rev() {
+            for &c in path.iter().rev() {
                 let link = store
                     .layers
                     .get(c)
