@@ -319,17 +319,14 @@ impl std::fmt::Display for LimitHit {
 impl std::error::Error for LimitHit {}
 
 /// An error of the gzip stream itself (or the tar inside it cut short), worded the same
-/// whichever reader met it and wherever in the stream.
+/// whichever reader met it and wherever in the stream. flate2's reading and writing decoders
+/// tell a cut trailer apart differently ("unexpected end of file" or "checksum"), so the
+/// wording does not say which.
 fn gzip_error(e: io::Error, limits: &Limits) -> Error {
     if e.get_ref().is_some_and(|inner| inner.is::<LimitHit>()) {
         return map_io(e, limits);
     }
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => Error::Format("the file is truncated".into()),
-        _ => Error::Format(format!(
-            "the file is truncated or its gzip stream is damaged ({e})"
-        )),
-    }
+    Error::Format("the file is truncated or its gzip stream is damaged".into())
 }
 
 fn map_io(e: io::Error, limits: &Limits) -> Error {
