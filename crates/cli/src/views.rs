@@ -118,7 +118,8 @@ fn json_line<T: serde::Serialize>(out: &mut impl Write, value: &T) -> anyhow::Re
 
 pub fn images(args: ImagesArgs) -> anyhow::Result<Exit> {
     let snapshot = args.source.load()?;
-    let (store, _) = storesnap_core::analyze(&snapshot);
+    // The docker views read the model; they need none of the checks.
+    let (store, _) = storesnap_core::source::load(&snapshot);
     let opts = ImageListOptions {
         all: args.all,
         digests: args.digests,
@@ -175,7 +176,8 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<Exit> {
         (None, _) => bail!("give a snapshot and an image: storesnap history SNAPSHOT IMAGE"),
     };
     let snapshot = source.load()?;
-    let (store, _) = storesnap_core::analyze(&snapshot);
+    // The docker views read the model; they need none of the checks.
+    let (store, _) = storesnap_core::source::load(&snapshot);
     let image = resolve(&store, &name)?;
     let opts = HistoryOptions {
         no_trunc: args.no_trunc,
@@ -248,7 +250,8 @@ pub fn resolve<'s>(store: &'s Store, name: &str) -> anyhow::Result<&'s Image> {
 
 pub fn df(args: DfArgs) -> anyhow::Result<Exit> {
     let snapshot = args.source.load()?;
-    let (store, _) = storesnap_core::analyze(&snapshot);
+    // The docker views read the model; they need none of the checks.
+    let (store, _) = storesnap_core::source::load(&snapshot);
     let m = &snapshot.manifest;
     let usage = with_clock(|clock| store.disk_usage(&m.dir_sizes, &m.data_root, clock));
     let mut out = io::stdout().lock();

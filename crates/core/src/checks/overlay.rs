@@ -158,6 +158,10 @@ impl<'a> Links<'a> {
 /// and has a link (otherwise other checks report why, and lowers are not compared).
 struct Chains<'a> {
     resolved: BTreeMap<&'a ChainId, Option<(&'a str, usize)>>,
+    /// The same, by position, with each layer's parent's position: walks along a chain index
+    /// vectors instead of looking chainIDs up.
+    index: BTreeMap<&'a ChainId, usize>,
+    nodes: Vec<(Option<&'a str>, Option<usize>)>,
 }
 
 impl<'a> Chains<'a> {
@@ -194,7 +198,26 @@ impl<'a> Chains<'a> {
                 base = here.map(|(_, n)| n);
             }
         }
-        Chains { resolved }
+        let index: BTreeMap<&ChainId, usize> = store
+            .layers
+            .keys()
+            .enumerate()
+            .map(|(i, c)| (c, i))
+            .collect();
+        let nodes = store
+            .layers
+            .iter()
+            .map(|(c, l)| {
+                let link = resolved.get(c).copied().flatten().map(|(link, _)| link);
+                let parent = l.parent.as_ref().and_then(|p| index.get(p).copied());
+                (link, parent)
+            })
+            .collect();
+        Chains {
+            resolved,
+            index,
+            nodes,
+        }
     }
 
     /// `(link, chain length)` of a resolvable layer.
@@ -228,12 +251,11 @@ fn compare(
     // The expected list, lazily: only as far as it is compared or shown.
     // The expected links, lazily: only as far as they are compared or shown.
     let links = || {
-        let mut next = from;
+        let mut next = from.and_then(|c| chains.index.get(c).copied());
         prefix.into_iter().chain(std::iter::from_fn(move || {
-            let c = next?;
-            let (link, _) = chains.get(c)?;
-            next = store.layers.get(c).and_then(|l| l.parent.as_ref());
-            Some(link)
+            let (link, parent) = chains.nodes[next?];
+            next = parent;
+            link
         }))
     };
     let want =
