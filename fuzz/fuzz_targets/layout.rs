@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
-use storesnap_core::graph::{layout, LayerGraph, NodeKind, Spacing};
+use storesnap_core::graph::{layout, LayerGraph, Spacing};
 use storesnap_core::store::{Layer, Store};
 use storesnap_core::{ChainId, Finding};
 
@@ -44,14 +44,7 @@ fuzz_target!(|data: &[u8]| {
             ..Spacing::default()
         };
         let l = layout(&graph, &expanded, spacing);
-        let drawn: usize = l
-            .nodes
-            .iter()
-            .map(|p| match p.kind {
-                NodeKind::Layer(_) => 1,
-                NodeKind::Run { count, .. } => count,
-            })
-            .sum();
+        let drawn = l.layers_drawn();
         assert_eq!(drawn, store.layers.len());
     }
 });

@@ -195,6 +195,19 @@ pub struct Layout {
     pub height: f64,
 }
 
+impl Layout {
+    /// How many layers the layout shows, counting each folded run by its length.
+    pub fn layers_drawn(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|p| match p.kind {
+                NodeKind::Layer(_) => 1,
+                NodeKind::Run { count, .. } => count,
+            })
+            .sum()
+    }
+}
+
 /// Spacing of the layout grid.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spacing {
@@ -442,14 +455,7 @@ mod tests {
         ]);
         assert_eq!(g.roots, vec![id(1), id(5)]);
         let l = layout(&g, &BTreeSet::new(), Spacing::default());
-        let drawn: usize = l
-            .nodes
-            .iter()
-            .map(|p| match p.kind {
-                NodeKind::Layer(_) => 1,
-                NodeKind::Run { count, .. } => count,
-            })
-            .sum();
+        let drawn = l.layers_drawn();
         assert_eq!(drawn, 5);
         assert_eq!(g.lineage(&id(4)), vec![id(1), id(2), id(4)]);
     }

@@ -271,7 +271,7 @@ fn corrupted_snapshots_never_panic() {
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn the_layer_graph_holds_every_layer_once() {
-    use storesnap_core::graph::{layout, LayerGraph, NodeKind, Spacing};
+    use storesnap_core::graph::{layout, LayerGraph, Spacing};
     for f in [fixture!("basic"), fixture!("full")] {
         let (store, findings) = storesnap_core::analyze(&read(f.snapshot));
         let graph = LayerGraph::new(&store, &findings);
@@ -279,14 +279,7 @@ fn the_layer_graph_holds_every_layer_once() {
         // Every image builds on the one imported base layer.
         assert_eq!(graph.roots.len(), 1);
         let l = layout(&graph, &Default::default(), Spacing::default());
-        let drawn: usize = l
-            .nodes
-            .iter()
-            .map(|p| match p.kind {
-                NodeKind::Layer(_) => 1,
-                NodeKind::Run { count, .. } => count,
-            })
-            .sum();
+        let drawn = l.layers_drawn();
         assert_eq!(drawn, store.layers.len());
         assert_eq!(l.edges.len(), l.nodes.len() - 1);
     }

@@ -318,9 +318,10 @@ impl crate::store::Container {
             },
             "dead" => "Dead".into(),
             state => {
-                let mut s = state.to_owned();
-                s[..1].make_ascii_uppercase();
-                s
+                let mut c = state.chars();
+                c.next()
+                    .map(|first| first.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
             }
         }
     }

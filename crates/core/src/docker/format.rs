@@ -126,6 +126,9 @@ pub(super) fn go_g(v: f64, precision: usize) -> String {
     if v == 0.0 {
         return "0".into();
     }
+    if !v.is_finite() {
+        return v.to_string();
+    }
     // Round to p significant digits first: the exponent is the rounded value's.
     let sci = format!("{:.*e}", p - 1, v);
     let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");

@@ -7,7 +7,7 @@
 use std::io::Write;
 
 use storesnap_core::docker::{Clock, HistoryOptions, ImageListOptions, Utc};
-use storesnap_core::graph::{layout, LayerGraph, NodeKind, Spacing};
+use storesnap_core::graph::{layout, LayerGraph, Spacing};
 use storesnap_core::{ChainId, Code, DiffId, Entry, Finding, Limits, Snapshot, Store};
 
 /// Sizes of the scale cases. Under wasm the debug build is slower, so the browser run uses
@@ -55,14 +55,7 @@ fn survives(s: &Snapshot) -> (Store, Vec<Finding>) {
     let all_open = graph.nodes.keys().cloned().collect();
     for expanded in [Default::default(), all_open] {
         let l = layout(&graph, &expanded, Spacing::default());
-        let drawn: usize = l
-            .nodes
-            .iter()
-            .map(|p| match p.kind {
-                NodeKind::Layer(_) => 1,
-                NodeKind::Run { count, .. } => count,
-            })
-            .sum();
+        let drawn = l.layers_drawn();
         assert_eq!(drawn, store.layers.len(), "every layer is drawn once");
     }
     let _ = storesnap_core::timeline::events(&store, store.images.keys());

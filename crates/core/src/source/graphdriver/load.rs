@@ -84,7 +84,7 @@ fn children<'a>(files: &'a Files, prefix: &'a str) -> BTreeSet<&'a str> {
         .collect()
 }
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
     fn finding(&mut self, code: Code, subjects: Vec<Subject>, message: String) {
         self.findings.push(Finding::new(code, subjects, message));
     }
@@ -104,11 +104,12 @@ impl Loader<'_> {
         }
     }
 
-    /// The trimmed text of a metadata file, or `None` (with a finding) when it is unusable.
-    /// A missing file gives `None` and no finding: whether that matters is the caller's call.
-    fn text(&mut self, path: &str, subject: &Subject) -> Option<String> {
-        let bytes = match self.files.get(path)? {
-            Entry::File(b) => b,
+    /// The bytes of a metadata file, or `None` (with a finding) when it is not a regular file
+    /// or carries nothing (empty, NUL-filled). A missing file gives `None` and no finding.
+    fn content(&mut self, path: &str, subject: &Subject) -> Option<&'a [u8]> {
+        let files: &'a Files = self.files;
+        let bytes = match files.get(path)? {
+            Entry::File(b) => b.as_slice(),
             _ => {
                 self.finding(
                     Code::InvalidValue,
@@ -131,6 +132,13 @@ impl Loader<'_> {
             );
             return None;
         }
+        Some(bytes)
+    }
+
+    /// The trimmed text of a metadata file, or `None` (with a finding) when it is unusable.
+    /// A missing file gives `None` and no finding: whether that matters is the caller's call.
+    fn text(&mut self, path: &str, subject: &Subject) -> Option<String> {
+        let bytes = self.content(path, subject)?;
         match std::str::from_utf8(bytes) {
             Ok(s) => Some(s.trim().to_owned()),
             Err(_) => {
@@ -165,30 +173,7 @@ impl Loader<'_> {
     }
 
     fn json(&mut self, path: &str, subject: &Subject) -> Option<Value> {
-        let bytes = match self.files.get(path)? {
-            Entry::File(b) => b,
-            _ => {
-                self.finding(
-                    Code::InvalidValue,
-                    vec![subject.clone(), Subject::Path(path.into())],
-                    format!("{path} is not a regular file"),
-                );
-                return None;
-            }
-        };
-        if let Some(code) = blank(bytes) {
-            let what = if code == Code::EmptyFile {
-                "is empty"
-            } else {
-                "holds only NUL bytes"
-            };
-            self.finding(
-                code,
-                vec![subject.clone(), Subject::Path(path.into())],
-                format!("{path} {what}"),
-            );
-            return None;
-        }
+        let bytes = self.content(path, subject)?;
         // serde_json stops at 128 levels of nesting, which caps hostile depth.
         match serde_json::from_slice(bytes) {
             Ok(v) => Some(v),
