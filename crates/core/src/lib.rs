@@ -4,6 +4,7 @@
 //! The same code runs in the `storesnap` binary and, compiled to `wasm32-unknown-unknown`, in the
 //! viewer. The host-facing parts (walking a data root, reading the time) live in `storesnap-cli`.
 
+pub mod bbolt;
 pub mod checks;
 pub mod docker;
 pub mod error;

@@ -2,7 +2,10 @@
 //! [`Store`](crate::store::Store) and the findings about single files met while reading it.
 //! Cross-object checks run on the model afterwards ([`crate::checks`]), whatever its source.
 
+mod containers;
+pub mod files;
 pub mod graphdriver;
+mod image_config;
 
 use crate::finding::Finding;
 use crate::provenance::Provenance;

@@ -5,5 +5,6 @@ pub mod driver;
 mod load;
 pub mod policy;
 
+pub use crate::source::files::Files;
 pub use driver::Driver;
-pub use load::{load, Files};
+pub use load::load;
