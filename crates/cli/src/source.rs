@@ -20,6 +20,10 @@ pub struct Source {
     /// Read a live Docker data root instead of a snapshot, e.g. /var/lib/docker.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// With --root, for a containerd image store: the containerd root [default: found as
+    /// `pack` finds it].
+    #[arg(long, value_name = "DIR", requires = "root")]
+    pub containerd_root: Option<PathBuf>,
 }
 
 impl Source {
@@ -34,6 +38,8 @@ impl Source {
                 hostname: String::new(),
                 no_tar_split: false,
                 engine: None,
+                containerd_root: self.containerd_root.clone(),
+                namespace: "moby".into(),
             };
             return Ok(crate::pack::collect(root, &options, &ProgressBar::hidden())?.snapshot);
         }

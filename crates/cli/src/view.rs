@@ -107,6 +107,8 @@ fn pack_now(root: Option<PathBuf>) -> anyhow::Result<Vec<u8>> {
         hostname: crate::pack::hostname(),
         no_tar_split: false,
         engine: crate::engine::describe(&crate::engine::address(None), &root),
+        containerd_root: None,
+        namespace: "moby".into(),
     };
     let packed = crate::pack::collect(&root, &options, &ProgressBar::hidden())?;
     let mtime = u64::try_from(options.created).unwrap_or(0);

@@ -160,6 +160,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<Exit> {
             Source {
                 snapshot: None,
                 root: Some(root.clone()),
+                containerd_root: None,
             },
             image.clone(),
         ),
@@ -167,6 +168,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<Exit> {
             Source {
                 snapshot: Some(snapshot.into()),
                 root: None,
+                containerd_root: None,
             },
             image.clone(),
         ),

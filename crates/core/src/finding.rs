@@ -40,6 +40,12 @@ pub enum Subject {
     Reference(String),
     /// A path relative to the data root.
     Path(String),
+    /// A containerd content blob.
+    Blob(crate::id::Digest),
+    /// A containerd snapshot, by key.
+    Snapshot(String),
+    /// A containerd lease, by ID.
+    Lease(String),
 }
 
 macro_rules! codes {
@@ -134,6 +140,28 @@ codes! {
         "more than 125 layers: overlay2 cannot mount it; squash the image";
     NoTarSplit = "no-tar-split", Warning,
         "without tar-split, `docker save` and push cannot reproduce the layer's exact bytes";
+    DamagedDatabase = "damaged-database", Error,
+        "containerd cannot open a damaged bbolt file; restore it from a backup, or stop Docker and containerd, move the containerd root aside and pull the images again";
+    BlobDigestMismatch = "blob-digest-mismatch", Error,
+        "the content blob's bytes do not hash to its name; containerd will refuse it: remove the images that use it and pull them again";
+    MissingBlob = "missing-blob", Error,
+        "an index, manifest or config the image needs is gone from the content store; remove the image and pull it again";
+    MissingSnapshot = "missing-snapshot", Error,
+        "a layer of the image has no committed snapshot, so containers cannot be created from it; remove the image and pull it again";
+    SnapshotParentMismatch = "snapshot-parent-mismatch", Error,
+        "the layer's snapshot sits on a parent other than the layer below it, so the image's filesystem would be wrong; remove the image and pull it again";
+    SnapshotDirMissing = "snapshot-dir-missing", Error,
+        "the snapshotter's directory for this snapshot is gone; mounting it fails: remove what uses it and pull again";
+    OrphanSnapshotDir = "orphan-snapshot-dir", Warning,
+        "no snapshot refers to this snapshotter directory; it only takes disk space (containerd's garbage collector removes it)";
+    UnusedSnapshot = "unused-snapshot", Info,
+        "no image or container uses this snapshot; containerd's garbage collector removes it unless a lease holds it";
+    ContainerSnapshotMissing = "container-snapshot-missing", Error,
+        "the container's writable snapshot or its lease is gone; the container cannot start: remove it";
+    LeaseExpired = "lease-expired", Info,
+        "the lease is past its expiry and goes at containerd's next garbage collection";
+    GraphdriverLeftover = "graphdriver-leftover", Info,
+        "graph-driver data from before the switch to the containerd image store; `docker` no longer sees it (switch back, or remove it with the daemon stopped)";
 }
 
 impl Serialize for Code {

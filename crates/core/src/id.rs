@@ -327,6 +327,19 @@ impl RefName {
         self.text[self.split..].strip_prefix('@')
     }
 
+    /// A fully qualified name as containerd keeps it (`docker.io/library/alpine:3.20`), made
+    /// familiar the way the docker CLI prints it (`alpine:3.20`).
+    pub fn from_qualified(name: &str) -> Result<RefName> {
+        let familiar = match name.strip_prefix("docker.io/") {
+            Some(rest) => match rest.strip_prefix("library/") {
+                Some(short) if !short.contains('/') => short,
+                _ => rest,
+            },
+            None => name,
+        };
+        familiar.parse()
+    }
+
     /// The name Docker sorts references by: fully qualified (`docker.io/library/…`).
     pub fn qualified(&self) -> String {
         let familiar = self.as_str();

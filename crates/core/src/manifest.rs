@@ -29,8 +29,14 @@ pub struct Manifest {
     /// The daemon that owned the data root, when it answered while `pack` ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<Engine>,
-    /// The graph driver, detected from `image/<driver>/`.
+    /// The graph driver, detected from `image/<driver>/`; for the containerd image store, the
+    /// snapshotter (`overlayfs`), as `docker info` names it.
     pub storage_driver: String,
+    /// Set when the images live in containerd: where its root was on the host and which
+    /// namespace and snapshotter Docker uses. Its files are packed under `containerd/daemon/`,
+    /// where dockerd's own managed containerd keeps them, whatever the host path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containerd: Option<ContainerdSource>,
     /// The data root on the packing host, e.g. `/var/lib/docker`.
     pub data_root: String,
     pub counts: Counts,
@@ -70,6 +76,16 @@ impl Manifest {
             .filter(|c| c.matched_before_redaction)
             .count()
     }
+}
+
+/// Where a containerd image store came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerdSource {
+    /// The containerd root on the host, e.g. `/var/lib/containerd` or
+    /// `/var/lib/docker/containerd/daemon`.
+    pub root: String,
+    pub namespace: String,
+    pub snapshotter: String,
 }
 
 /// The Docker engine, as its `/version` endpoint described itself.

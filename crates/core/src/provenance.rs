@@ -34,6 +34,41 @@ impl Provenance {
             .filter(|d| !d.is_empty())
     }
 
+    /// When the snapshot was taken, as Unix seconds.
+    pub fn created_unix(&self) -> Option<i64> {
+        self.manifest()
+            .and_then(|m| crate::time::parse_rfc3339_utc(&m.created))
+    }
+
+    /// `uname -m` of the packing host, when known.
+    pub fn host_arch(&self) -> Option<&str> {
+        self.manifest()
+            .map(|m| m.host.arch.as_str())
+            .filter(|a| !a.is_empty())
+    }
+
+    /// For a containerd image store, where it came from.
+    pub fn containerd(&self) -> Option<&crate::manifest::ContainerdSource> {
+        self.manifest().and_then(|m| m.containerd.as_ref())
+    }
+
+    /// Files present on the host but only listed, with their sizes (layer blobs, data too
+    /// large to copy).
+    pub fn listed_sizes(&self) -> BTreeMap<&str, u64> {
+        self.manifest()
+            .into_iter()
+            .flat_map(|m| &m.skipped)
+            .filter_map(|s| Some((s.path.as_str(), s.size?)))
+            .collect()
+    }
+
+    /// Measured sizes of directories whose contents are not packed (`pack`'s `dir_sizes`).
+    pub fn dir_sizes(&self) -> BTreeMap<String, u64> {
+        self.manifest()
+            .map(|m| m.dir_sizes.clone())
+            .unwrap_or_default()
+    }
+
     /// Paths present on the host but left out on request (`pack --no-tar-split`).
     pub fn omitted(&self) -> BTreeSet<&str> {
         self.manifest()

@@ -193,6 +193,9 @@ fn subject(s: &Subject) -> String {
         Subject::Container(c) => format!("container `{}`", c.short()),
         Subject::Reference(r) => format!("`{r}`"),
         Subject::Path(p) => format!("`{p}`"),
+        Subject::Blob(d) => format!("blob `{}`", d.short()),
+        Subject::Snapshot(k) => format!("snapshot `{}`", short(k)),
+        Subject::Lease(l) => format!("lease `{}`", short(l)),
     }
 }
 

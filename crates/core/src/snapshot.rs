@@ -551,6 +551,7 @@ mod tests {
             engine: None,
             storage_driver: "overlay2".into(),
             data_root: "/var/lib/docker".into(),
+            containerd: None,
             counts: Counts::default(),
             skipped: vec![],
             leftovers: vec![],

@@ -33,6 +33,8 @@ pub struct Store {
     pub image_configs_redacted: bool,
     /// Where the files came from.
     pub provenance: Provenance,
+    /// What only the containerd image store has; `None` for a graph-driver store.
+    pub containerd: Option<Box<Containerd>>,
 }
 
 impl Store {
@@ -251,4 +253,159 @@ pub struct DriverDir {
     pub has_diff: bool,
     pub has_work: bool,
     pub has_merged: bool,
+}
+
+/// The containerd image store's own objects, beside the common model it also fills: image
+/// records, content blobs, snapshots and leases of one namespace.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Containerd {
+    /// The namespace Docker uses, `moby`.
+    pub namespace: String,
+    /// The snapshotter Docker uses, e.g. `overlayfs`.
+    pub snapshotter: String,
+    /// Image records by name, e.g. `docker.io/library/alpine:3.20` or `moby-dangling@sha256:…`.
+    pub records: BTreeMap<String, ImageRecord>,
+    /// What each image (by ID, the record's target digest) resolves to.
+    pub targets: BTreeMap<ImageId, Target>,
+    /// Content blobs by digest, from meta.db and the content store.
+    pub blobs: BTreeMap<Digest, Blob>,
+    /// Snapshots by key (`sha256:<chainID>`, `<container>-init`, `<container>`…).
+    pub snapshots: BTreeMap<String, Snapshot>,
+    /// Snapshot directories of the snapshotter (`snapshots/<id>`), by backend ID.
+    pub snapshot_dirs: BTreeMap<u64, SnapshotDir>,
+    /// Whether the source lists the snapshot directories, so that a missing one is damage.
+    pub snapshot_dirs_listed: bool,
+    /// Every backend ID the snapshotter knows, in any namespace.
+    pub backend_ids: std::collections::BTreeSet<u64>,
+    pub leases: BTreeMap<String, Lease>,
+    /// Unfinished writes in the content store's `ingest/`, by directory name.
+    pub ingests: Vec<String>,
+    /// Graph-driver metadata left from before the switch (`image/<driver>/`).
+    pub graphdriver_leftovers: Vec<String>,
+}
+
+/// A content descriptor: what a manifest or record says a blob is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// An image record of containerd's `images` bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageRecord {
+    pub name: String,
+    pub target: Descriptor,
+    /// Unix seconds.
+    pub created: Option<i64>,
+    pub updated: Option<i64>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What an image's target resolves to: an index's platform manifests, or one manifest.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Target {
+    /// Whether the target is an index (else it is a single manifest).
+    pub index: bool,
+    pub manifests: Vec<PlatformManifest>,
+    /// The manifest Docker uses on this host (an index in `manifests`), if any is usable.
+    pub chosen: Option<usize>,
+}
+
+/// One manifest of an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlatformManifest {
+    pub digest: Digest,
+    pub size: u64,
+    /// `os/arch[/variant]`, or empty where the index does not say.
+    pub platform: String,
+    /// An attestation manifest (BuildKit's provenance and SBOM), not a runnable image.
+    pub attestation: bool,
+    pub config: Option<Descriptor>,
+    pub layers: Vec<Descriptor>,
+}
+
+/// A content blob.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Blob {
+    /// Size as meta.db records it; `None` when meta.db has no record of the blob.
+    pub size: Option<u64>,
+    pub labels: BTreeMap<String, String>,
+    pub file: BlobFile,
+    pub kind: BlobKind,
+}
+
+/// What the content store holds of a blob.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BlobFile {
+    /// No file in the content store.
+    #[default]
+    Missing,
+    /// Packed: whether its sha256 is its digest.
+    Packed { verified: bool },
+    /// Present on the host but only listed (a layer): its size.
+    Listed { size: u64 },
+}
+
+/// What a blob is, as the manifests that refer to it say.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BlobKind {
+    Index,
+    Manifest,
+    Config,
+    Layer,
+    /// Docker's container config for a committed or classic-built image.
+    ContainerConfig,
+    /// Nothing the images refer to.
+    #[default]
+    Unreferenced,
+}
+
+/// A snapshot of the snapshotter Docker uses.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub key: String,
+    pub kind: SnapshotKind,
+    /// The parent's key.
+    pub parent: Option<String>,
+    /// The snapshotter's ID, which names `snapshots/<id>`.
+    pub backend_id: Option<u64>,
+    /// Bytes and inodes the snapshotter recorded at commit (committed snapshots only).
+    pub size: Option<u64>,
+    pub inodes: Option<u64>,
+    /// For an active snapshot, its upper dir's size measured at pack time.
+    pub upper_size: Option<u64>,
+    pub created: Option<i64>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// containerd's snapshot kinds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SnapshotKind {
+    View,
+    Active,
+    Committed,
+    #[default]
+    Unknown,
+}
+
+/// A `snapshots/<id>` directory and what it holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotDir {
+    pub has_fs: bool,
+    pub has_work: bool,
+}
+
+/// A lease: what it holds back from garbage collection, and until when.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lease {
+    pub id: String,
+    pub created: Option<i64>,
+    pub labels: BTreeMap<String, String>,
+    pub content: Vec<Digest>,
+    /// (snapshotter, key)
+    pub snapshots: Vec<(String, String)>,
+    /// `containerd.io/gc.expire`, as Unix seconds.
+    pub expires: Option<i64>,
 }

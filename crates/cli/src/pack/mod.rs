@@ -78,6 +78,15 @@ pub struct PackArgs {
     /// Print no progress and no summary.
     #[arg(short, long)]
     quiet: bool,
+    /// For a daemon that keeps images in containerd: the containerd root [default: the
+    /// managed one, <root>/containerd/daemon, else /var/lib/containerd, the root of the
+    /// system containerd that packaged Docker uses]. Naming it also makes a data root that
+    /// still holds graph-driver data be read as a containerd store.
+    #[arg(long, value_name = "DIR")]
+    containerd_root: Option<PathBuf>,
+    /// The containerd namespace Docker keeps its images in.
+    #[arg(long, value_name = "NAME", default_value = "moby")]
+    namespace: String,
 }
 
 /// A failure that has a hint a user can act on.
@@ -89,8 +98,8 @@ pub enum PackError {
     NoDefaultRoot(String),
     #[error("{path} is not a Docker data root: {why}")]
     NotADataRoot { path: PathBuf, why: String },
-    #[error("{0} uses the containerd image store, which storesnap cannot read yet")]
-    ContainerdStore(PathBuf),
+    #[error("the containerd root {0} does not exist")]
+    ContainerdRootMissing(PathBuf),
     #[error("permission denied reading {0}")]
     PermissionDenied(PathBuf),
     #[error("refusing to write {0}: it is inside the data root, which storesnap never writes to")]
@@ -107,10 +116,10 @@ impl PackError {
                 "pass --root DIR; `docker info -f '{{.DockerRootDir}}'` prints the daemon's data root"
             }
             PackError::NotADataRoot { .. } => {
-                "point --root at the directory that holds image/ and containers/ (usually /var/lib/docker)"
+                "point --root at the directory that holds image/ and containers/ (usually /var/lib/docker); for images kept in containerd, add --containerd-root DIR"
             }
-            PackError::ContainerdStore(_) => {
-                "this daemon keeps images in containerd (/var/lib/containerd); only graph-driver stores are supported"
+            PackError::ContainerdRootMissing(_) => {
+                "pass the root containerd runs with (`containerd config dump | grep ^root`), usually /var/lib/containerd"
             }
             PackError::PermissionDenied(_) => "the data root is readable by root only: run `sudo storesnap pack`",
             PackError::OutputInsideRoot(_) => "choose an output path outside the data root with -o",
@@ -137,6 +146,8 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
         hostname: hostname(),
         no_tar_split: args.no_tar_split,
         engine: crate::engine::describe(&docker_host, &root),
+        containerd_root: args.containerd_root.clone(),
+        namespace: args.namespace.clone(),
     };
     let packed = collect(&root, &options, &progress)?;
     progress.finish_and_clear();
@@ -164,7 +175,10 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
             .write_to(CountingWriter::new(io::stdout().lock()), mtime)?;
         out.count
     } else {
-        write_file(&output, &packed.root, |w| {
+        let roots: Vec<&Path> = std::iter::once(packed.root.as_path())
+            .chain(packed.containerd_root.as_deref())
+            .collect();
+        write_file(&output, &roots, |w| {
             packed.snapshot.write_to(w, mtime).map(|_| ())
         })?
     };
@@ -273,12 +287,18 @@ pub struct Options {
     pub no_tar_split: bool,
     /// The daemon's own description, when it answered.
     pub engine: Option<Engine>,
+    /// The containerd root of a containerd image store, when given (else found).
+    pub containerd_root: Option<PathBuf>,
+    /// The containerd namespace Docker keeps its images in.
+    pub namespace: String,
 }
 
 /// A collected snapshot and the canonical data root it came from.
 pub struct Packed {
     pub snapshot: Snapshot,
     pub root: PathBuf,
+    /// The containerd root read, for a containerd image store.
+    pub containerd_root: Option<PathBuf>,
 }
 
 /// The data root to read: the one given, else the first default that exists.

@@ -22,7 +22,7 @@ pub(super) fn file_safe(s: &str) -> String {
 
 pub(super) fn write_file(
     output: &Path,
-    root: &Path,
+    roots: &[&Path],
     write: impl FnOnce(&mut CountingWriter<io::BufWriter<File>>) -> io::Result<()>,
 ) -> anyhow::Result<u64> {
     let dir = match output.parent() {
@@ -31,7 +31,7 @@ pub(super) fn write_file(
     };
     let dir =
         fs::canonicalize(&dir).with_context(|| format!("output directory {}", dir.display()))?;
-    if dir.starts_with(root) {
+    if roots.iter().any(|root| dir.starts_with(root)) {
         return Err(PackError::OutputInsideRoot(output.to_owned()).into());
     }
     let name = output

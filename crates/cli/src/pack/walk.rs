@@ -11,7 +11,8 @@ use indicatif::ProgressBar;
 use sha2::{Digest as _, Sha256};
 use storesnap_core::docker::human_size;
 use storesnap_core::manifest::{
-    Counts, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
+    ContainerdSource, Counts, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped,
+    FORMAT_VERSION,
 };
 use storesnap_core::redact::{Redaction, Redactor};
 use storesnap_core::source::graphdriver::policy::{
@@ -21,7 +22,11 @@ use storesnap_core::source::graphdriver::Driver;
 use storesnap_core::time::UtcTime;
 use storesnap_core::{CacheId, Entry, ImageId, Snapshot};
 
+use storesnap_core::source::containerd::SNAPSHOTTER;
+
 use super::sizes::{dir_size, naive_diff_size};
+
+mod containerd;
 use super::{Host, Options, PackError, Packed};
 
 pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow::Result<Packed> {
@@ -40,23 +45,38 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
     // The root itself may be a symlink (a moved data root); everything below it is not followed.
     let root = fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
     let top = list_dir(&root)?.ok_or_else(|| PackError::RootMissing(root.clone()))?;
-    let drivers = match list_dir(&root.join("image"))? {
-        Some(names) => names,
-        None if top.iter().any(|n| n == "containerd") => {
-            return Err(PackError::ContainerdStore(root).into())
+    let image_dirs = list_dir(&root.join("image"))?;
+    // A data root with image/ is a graph-driver store (Docker 29 keeps using one it finds,
+    // "graphdriver-prior"), unless the user names the containerd root.
+    let containerd_root = match (&image_dirs, &options.containerd_root) {
+        (_, Some(given)) => {
+            let given = fs::canonicalize(given)
+                .map_err(|_| PackError::ContainerdRootMissing(given.clone()))?;
+            Some(given)
         }
-        None => {
+        (None, None) => containerd::locate(&root, None, &options.namespace)
+            .map(|r| fs::canonicalize(&r).unwrap_or(r)),
+        (Some(_), None) => None,
+    };
+    let (storage_driver, drivers) = match (&containerd_root, image_dirs) {
+        (Some(_), _) => (SNAPSHOTTER.to_owned(), Vec::new()),
+        (None, Some(drivers)) => {
+            let driver = pick_driver(&drivers, &top).ok_or_else(|| PackError::NotADataRoot {
+                path: root.clone(),
+                why: "image/ holds no driver directory".into(),
+            })?;
+            (driver, drivers)
+        }
+        (None, None) => {
             return Err(PackError::NotADataRoot {
                 path: root,
-                why: "it has no image/ directory".into(),
+                why: "it has no image/ directory and no containerd image store was found \
+                      (in <root>/containerd/daemon or /var/lib/containerd)"
+                    .into(),
             }
             .into());
         }
     };
-    let storage_driver = pick_driver(&drivers, &top).ok_or_else(|| PackError::NotADataRoot {
-        path: root.clone(),
-        why: "image/ holds no driver directory".into(),
-    })?;
 
     let mut walker = Walker {
         root: root.clone(),
@@ -79,11 +99,33 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
         ));
     }
     for name in &top {
+        // In containerd mode the containerd root is walked by its own policy below.
+        if containerd_root.is_some() && name == "containerd" {
+            continue;
+        }
         walker.visit(name)?;
     }
-    walker.measure_writable_layers(&storage_driver);
+    match &containerd_root {
+        Some(croot) => walker.containerd(croot, &options.namespace, SNAPSHOTTER)?,
+        None => walker.measure_writable_layers(&storage_driver),
+    }
 
-    let counts = count(&walker.entries, walker.bytes_read);
+    let mut counts = count(&walker.entries, walker.bytes_read);
+    if containerd_root.is_some() {
+        // Images and layers are records in meta.db, not files: count them in the model.
+        let (store, _) = storesnap_core::source::containerd::load(
+            &walker.entries,
+            &storesnap_core::Provenance::Files,
+        );
+        counts.images = store.images.len() as u64;
+        counts.layers = store.layers.len() as u64;
+        counts.mounts = store.containerd.map_or(0, |cd| {
+            cd.snapshots
+                .values()
+                .filter(|s| s.kind == storesnap_core::store::SnapshotKind::Active)
+                .count() as u64
+        });
+    }
     let manifest = Manifest {
         kind: "storesnap".into(),
         format_version: FORMAT_VERSION,
@@ -97,6 +139,11 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
         engine: options.engine.clone(),
         storage_driver,
         data_root: root.display().to_string(),
+        containerd: containerd_root.as_ref().map(|r| ContainerdSource {
+            root: r.display().to_string(),
+            namespace: options.namespace.clone(),
+            snapshotter: SNAPSHOTTER.to_owned(),
+        }),
         counts,
         skipped: walker.skipped,
         leftovers: walker.leftovers,
@@ -111,6 +158,7 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
             entries: walker.entries,
         },
         root,
+        containerd_root,
     })
 }
 

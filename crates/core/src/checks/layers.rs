@@ -98,8 +98,11 @@ pub fn cache_dirs(store: &Store, out: &mut Vec<Finding>) {
     }
 }
 
-/// A layer without its tar-split.
+/// A layer without its tar-split (graph-driver stores: containerd keeps the compressed blob).
 pub fn tar_split(store: &Store, out: &mut Vec<Finding>) {
+    if store.containerd.is_some() {
+        return;
+    }
     for layer in store.layers.values().filter(|l| !l.tar_split) {
         out.push(Finding::new(
             Code::NoTarSplit,

@@ -4,6 +4,7 @@
 //! apply to a store (overlay2 links on a vfs store) finds nothing. Every walk along parent
 //! links is bounded by the number of objects, so a hand-made cycle cannot make one loop.
 
+mod containerd;
 mod containers;
 mod driver_dirs;
 mod images;
@@ -38,6 +39,14 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("overlay2 links", overlay::links),
     ("overlay2 lowers", overlay::lowers),
     ("unused layers", usage::unused_layers),
+    ("blob digests", containerd::blob_digests),
+    ("image blobs", containerd::missing_blobs),
+    ("layer snapshots", containerd::snapshots),
+    ("snapshot dirs", containerd::snapshot_dirs),
+    ("unused snapshots", containerd::unused_snapshots),
+    ("container snapshots", containerd::container_snapshots),
+    ("expired leases", containerd::expired_leases),
+    ("containerd leftovers", containerd::leftovers),
 ];
 
 /// Loads and checks a snapshot: the model plus every finding, most severe first.

@@ -2,6 +2,7 @@
 //! [`Store`](crate::store::Store) and the findings about single files met while reading it.
 //! Cross-object checks run on the model afterwards ([`crate::checks`]), whatever its source.
 
+pub mod containerd;
 mod containers;
 pub mod files;
 pub mod graphdriver;
@@ -15,5 +16,15 @@ use crate::store::Store;
 /// Builds the model from a snapshot, in the format its files are in.
 pub fn load(snapshot: &Snapshot) -> (Store, Vec<Finding>) {
     let provenance = Provenance::Snapshot(Box::new(snapshot.manifest.clone()));
-    graphdriver::load(&snapshot.entries, &provenance)
+    load_files(&snapshot.entries, &provenance)
+}
+
+/// Builds the model from files, in the format they are in: the containerd image store when
+/// the manifest says so or the files hold only it, else a graph-driver store.
+pub fn load_files(files: &files::Files, provenance: &Provenance) -> (Store, Vec<Finding>) {
+    if provenance.containerd().is_some() || containerd::detect(files) {
+        containerd::load(files, provenance)
+    } else {
+        graphdriver::load(files, provenance)
+    }
 }
