@@ -57,6 +57,9 @@ pub struct HistoryArgs {
     /// Read a live Docker data root instead of a snapshot.
     #[arg(long, value_name = "DIR")]
     root: Option<std::path::PathBuf>,
+    /// With --root, for a containerd image store: the containerd root.
+    #[arg(long, value_name = "DIR", requires = "root")]
+    containerd_root: Option<std::path::PathBuf>,
     /// Do not truncate IDs and commands.
     #[arg(long)]
     no_trunc: bool,
@@ -160,7 +163,7 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<Exit> {
             Source {
                 snapshot: None,
                 root: Some(root.clone()),
-                containerd_root: None,
+                containerd_root: args.containerd_root.clone(),
             },
             image.clone(),
         ),

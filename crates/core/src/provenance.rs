@@ -34,6 +34,20 @@ impl Provenance {
             .filter(|d| !d.is_empty())
     }
 
+    /// The version of the engine that owned the store, when `pack` recorded one.
+    pub fn engine_version(&self) -> Option<&str> {
+        self.manifest()
+            .and_then(|m| m.engine.as_ref())
+            .map(|e| e.version.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Whether the host had `path`, packed or not (a skipped path is listed).
+    pub fn had_path(&self, path: &str) -> bool {
+        self.manifest()
+            .is_some_and(|m| m.skipped.iter().any(|s| s.path == path))
+    }
+
     /// When the snapshot was taken, as Unix seconds.
     pub fn created_unix(&self) -> Option<i64> {
         self.manifest()

@@ -197,6 +197,12 @@ pub struct Container {
     pub volumes: Vec<String>,
     /// Networks it is attached to (`NetworkSettings.Networks`).
     pub networks: Vec<String>,
+    /// `created` as (Unix seconds, nanoseconds): the daemon orders containers by it.
+    pub created_nanos: Option<(i64, u32)>,
+    /// The platform manifest it runs (containerd image store, Docker 24 and later).
+    pub image_manifest: Option<Digest>,
+    /// `ImagePlatform`, which Docker 28 and later write: `os/arch`.
+    pub image_platform: Option<String>,
 }
 
 impl Container {
@@ -267,6 +273,9 @@ pub struct Containerd {
     pub records: BTreeMap<String, ImageRecord>,
     /// What each image (by ID, the record's target digest) resolves to.
     pub targets: BTreeMap<ImageId, Target>,
+    /// `rootfs.diff_ids` of every packed config, by config digest (an image's other
+    /// platforms; the one Docker runs is also parsed into the image's config).
+    pub config_diff_ids: BTreeMap<Digest, Vec<DiffId>>,
     /// Content blobs by digest, from meta.db and the content store.
     pub blobs: BTreeMap<Digest, Blob>,
     /// Snapshots by key (`sha256:<chainID>`, `<container>-init`, `<container>`…).

@@ -23,6 +23,33 @@ pub(super) fn dir_size(dir: &Path) -> u64 {
     total
 }
 
+/// containerd's `fs.DiskUsage` (continuity), which the overlayfs snapshotter reports for an
+/// active snapshot: allocated bytes (`st_blocks * 512`) of every entry, the directory itself
+/// included, each inode once.
+pub(super) fn disk_usage(dir: &Path) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    let mut total: u64 = 0;
+    let Ok(root) = fs::symlink_metadata(dir) else {
+        return 0;
+    };
+    seen.insert((root.dev(), root.ino()));
+    total += root.blocks() * 512;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for entry in rd.flatten() {
+            let Ok(m) = entry.metadata() else { continue };
+            if m.is_dir() {
+                stack.push(entry.path());
+            }
+            if seen.insert((m.dev(), m.ino())) {
+                total = total.saturating_add(m.blocks() * 512);
+            }
+        }
+    }
+    total
+}
+
 /// moby's `NaiveDiffDriver.DiffSize`: `archive.ChangesDirs(layer, parent)` then `ChangesSize`.
 /// A non-directory counts when the parent has nothing at its path or its mode, owner, device,
 /// size or modification time differ (`statDifferent`, with `sameFsTime`); hard links once.

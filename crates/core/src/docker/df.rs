@@ -40,19 +40,29 @@ impl Store {
             })
             .collect();
 
+        let generation = self.generation();
         let mut containers: Vec<&crate::store::Container> = self.containers.values().collect();
-        containers.sort_by(|a, b| b.created_unix.cmp(&a.created_unix).then(a.id.cmp(&b.id)));
+        // Newest first, to the nanosecond, as the daemon sorts them.
+        containers.sort_by(|a, b| b.created_nanos.cmp(&a.created_nanos).then(a.id.cmp(&b.id)));
         let container_rows = containers
             .iter()
             .map(|c| {
-                let created = c.created_unix.unwrap_or(GO_ZERO_TIME);
-                let size_rw = self
-                    .mounts
-                    .get(&c.id)
-                    .and_then(|m| m.mount_id.as_ref())
-                    .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
-                    .copied()
-                    .unwrap_or(0);
+                let created = c.created_unix.unwrap_or(generation.missing_time());
+                let size_rw = match self.containerd.as_deref() {
+                    // The snapshotter's usage of the container's active snapshot.
+                    Some(cd) => cd
+                        .snapshots
+                        .get(c.id.as_str())
+                        .and_then(|s| s.upper_size)
+                        .unwrap_or(0),
+                    None => self
+                        .mounts
+                        .get(&c.id)
+                        .and_then(|m| m.mount_id.as_ref())
+                        .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
+                        .copied()
+                        .unwrap_or(0),
+                };
                 let local_volumes = c.volumes.len();
                 ContainerRow {
                     command: quote(&c.command_line()),
@@ -74,6 +84,9 @@ impl Store {
                     size: human_size_with_precision(size_rw as f64, 3),
                     state: c.state().to_owned(),
                     status: c.status(clock),
+                    // CLI v28.2 prints the image platform, which `df` never fills.
+                    platform: (generation >= Generation::Docker28)
+                        .then_some(serde_json::Value::Null),
                 }
             })
             .collect();
@@ -105,6 +118,10 @@ impl Store {
                     dir_sizes[&format!("volumes/{name}/_data")] as f64,
                     3,
                 ),
+                // CLI v23 added cluster-volume fields, `N/A` for local volumes.
+                availability: (generation >= Generation::Docker26).then(|| "N/A".into()),
+                group: (generation >= Generation::Docker26).then(|| "N/A".into()),
+                status: (generation >= Generation::Docker26).then(|| "N/A".into()),
             })
             .collect();
         DiskUsage {
@@ -265,6 +282,8 @@ pub struct ContainerRow {
     pub size: String,
     pub state: String,
     pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<serde_json::Value>,
 }
 
 /// A volume row of `system df -v`.
@@ -278,6 +297,12 @@ pub struct VolumeRow {
     pub name: String,
     pub scope: String,
     pub size: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 impl crate::store::Container {

@@ -17,6 +17,7 @@ impl Store {
             return Vec::new();
         };
         let chain = image.chain();
+        let generation = self.generation();
         let mut rows: Vec<HistoryRow> = config
             .history
             .iter()
@@ -28,7 +29,7 @@ impl Store {
                         .unwrap_or(0) as i64,
                     None => 0,
                 };
-                let created = h.created_unix.unwrap_or(GO_ZERO_TIME);
+                let created = h.created_unix.unwrap_or(generation.missing_time());
                 let created_by = h.created_by.replace('\t', " ");
                 HistoryRow {
                     comment: h.comment.clone(),
@@ -39,7 +40,12 @@ impl Store {
                         ellipsis(&created_by, 45)
                     },
                     created_since: if opts.human {
-                        clock.since(created)
+                        // CLI v23: dates before 2000 are not real build times.
+                        if generation >= Generation::Docker26 && created <= Y2K {
+                            "N/A".into()
+                        } else {
+                            clock.since(created)
+                        }
                     } else {
                         clock.rfc3339(created)
                     },
@@ -67,6 +73,9 @@ impl Store {
         rows
     }
 }
+
+/// 2000-01-01T00:00:00Z.
+const Y2K: i64 = 946_684_800;
 
 /// `docker history` flags.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::id::{ChainId, ImageId};
+use std::borrow::Cow;
+
+use crate::id::{ChainId, ImageId, RefName};
 use crate::store::{Image, Store};
 
 /// A row of `docker image ls --format '{{json .}}'` (and of `system df -v`'s Images).
@@ -70,6 +72,11 @@ pub(super) struct Summary<'a> {
     /// -1 when not computed (`image ls`), as the daemon sends it.
     pub(super) shared_size: i64,
     pub(super) containers: i64,
+    /// The digests the CLI shows, when not the image's own (the containerd store sends at
+    /// most one, from one record).
+    pub(super) repo_digests: Option<Vec<RefName>>,
+    /// Every chainID the image uses (all of its platforms', in the containerd store).
+    pub(super) chains: Cow<'a, [ChainId]>,
 }
 
 impl Store {
@@ -94,42 +101,72 @@ impl Store {
         out
     }
 
+    /// Containers created from the image, by image ID.
+    pub(super) fn containers_of(&self, image: &ImageId) -> i64 {
+        self.containers
+            .values()
+            .filter(|c| c.image.as_ref() == Some(image))
+            .count() as i64
+    }
+
     /// The daemon's image list: untagged images with children only with `all`; newest first.
     pub(super) fn summaries(&self, all: bool) -> Vec<Summary<'_>> {
-        let children = self.children_of();
-        let mut out: Vec<Summary<'_>> = self
-            .images
-            .values()
-            .filter(|i| i.config.is_some())
-            .filter(|i| all || listed_by_default(i, &children))
-            .map(|i| Summary {
-                image: i,
-                created: created_of(i),
-                size: self.image_size(i),
-                shared_size: -1,
-                containers: -1,
-            })
-            .collect();
+        let generation = self.generation();
+        let mut out = match self.containerd.as_deref() {
+            Some(cd) => self.containerd_summaries(cd, all, generation),
+            None => self.graph_summaries(all, generation),
+        };
         // The daemon sorts by creation second; ties come out in map order, which is random.
         out.sort_by(|a, b| b.created.cmp(&a.created).then(a.image.id.cmp(&b.image.id)));
         out
     }
 
+    fn graph_summaries(&self, all: bool, generation: Generation) -> Vec<Summary<'_>> {
+        let children = self.children_of();
+        self.images
+            .values()
+            .filter(|i| i.config.is_some())
+            .filter(|i| all || listed_by_default(i, &children))
+            .map(|i| Summary {
+                image: i,
+                created: created_of(i, generation),
+                size: self.image_size(i),
+                shared_size: -1,
+                // Docker 28.3 (API 1.51) counts containers in `image ls` too.
+                containers: if generation >= Generation::Docker28 {
+                    self.containers_of(&i.id)
+                } else {
+                    -1
+                },
+                repo_digests: None,
+                chains: Cow::Borrowed(i.chain()),
+            })
+            .collect()
+    }
+
     /// Fills in shared sizes and container counts as `docker system df` does: a layer is shared
     /// when more than one of `summaries` uses it.
     pub(super) fn add_usage(&self, summaries: &mut [Summary<'_>]) {
+        if let Some(cd) = self.containerd.as_deref() {
+            return self.containerd_add_usage(cd, summaries);
+        }
         let mut refs: BTreeMap<&ChainId, usize> = BTreeMap::new();
-        for s in summaries.iter() {
-            for c in s.image.chain() {
-                *refs.entry(c).or_default() += 1;
+        if self.generation() >= Generation::Docker26 {
+            // Since v23 (moby #42550) every image counts, intermediate ones too.
+            for i in self.images.values().filter(|i| i.config.is_some()) {
+                for c in i.chain() {
+                    *refs.entry(c).or_default() += 1;
+                }
+            }
+        } else {
+            for s in summaries.iter() {
+                for c in s.image.chain() {
+                    *refs.entry(c).or_default() += 1;
+                }
             }
         }
         for s in summaries.iter_mut() {
-            s.containers = self
-                .containers
-                .values()
-                .filter(|c| c.image.as_ref() == Some(&s.image.id))
-                .count() as i64;
+            s.containers = self.containers_of(&s.image.id);
             s.shared_size = s
                 .image
                 .chain()
@@ -145,7 +182,7 @@ impl Store {
     pub fn image_rows(&self, opts: ImageListOptions, clock: &Clock<'_>) -> Vec<ImageRow> {
         let mut rows = Vec::new();
         for s in self.summaries(opts.all) {
-            for (repo, tag, digest) in entries(s.image, opts.digests) {
+            for (repo, tag, digest) in entries(s.image, s.repo_digests.as_deref(), opts.digests) {
                 rows.push(image_row(&s, repo, tag, digest, !opts.no_trunc, clock));
             }
         }
@@ -187,11 +224,11 @@ pub(super) fn listed_by_default(i: &Image, children: &BTreeMap<&ImageId, usize>)
     !i.tags.is_empty() || !i.digests.is_empty() || !children.contains_key(&i.id)
 }
 
-pub(super) fn created_of(i: &Image) -> i64 {
+pub(super) fn created_of(i: &Image, generation: Generation) -> i64 {
     i.config
         .as_ref()
         .and_then(|c| c.created_unix)
-        .unwrap_or(GO_ZERO_TIME)
+        .unwrap_or(generation.missing_time())
 }
 
 pub(super) fn image_row(
@@ -228,8 +265,13 @@ pub(super) fn image_row(
 
 /// The CLI's `imageEntries`: a row per tag (times digests with `--digests`), then per
 /// digest-only repository; `<none>` rows for untagged images.
-pub(super) fn entries(image: &Image, digests: bool) -> Vec<(String, String, String)> {
-    if image.tags.is_empty() && image.digests.is_empty() {
+pub(super) fn entries(
+    image: &Image,
+    repo_digests: Option<&[RefName]>,
+    digests: bool,
+) -> Vec<(String, String, String)> {
+    let repo_digests = repo_digests.unwrap_or(&image.digests);
+    if image.tags.is_empty() && repo_digests.is_empty() {
         return vec![("<none>".into(), "<none>".into(), "<none>".into())];
     }
     let mut tags: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -239,7 +281,7 @@ pub(super) fn entries(image: &Image, digests: bool) -> Vec<(String, String, Stri
         }
     }
     let mut by_digest: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for d in &image.digests {
+    for d in repo_digests {
         if let Some(digest) = d.digest() {
             by_digest.entry(d.repository()).or_default().push(digest);
         }

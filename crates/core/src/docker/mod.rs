@@ -5,12 +5,15 @@
 //! formatter, go-units), so `--format json` output can be compared field by field. The core reads
 //! no clock: the caller passes "now" and the time zone in a [`Clock`].
 
+mod containerd;
 mod df;
+mod engine;
 mod format;
 mod history;
 mod images;
 
 pub use df::*;
+pub use engine::Generation;
 pub use format::*;
 pub use history::*;
 pub use images::*;

@@ -81,7 +81,21 @@ pub(crate) fn load(r: &mut Reader) -> BTreeMap<ContainerId, Container> {
                     .unwrap_or_default()
                     .to_owned(),
                 created_unix: created.as_deref().and_then(parse_rfc3339).map(|(s, _)| s),
+                created_nanos: created.as_deref().and_then(parse_rfc3339),
                 created,
+                image_manifest: v
+                    .pointer("/ImageManifest/digest")
+                    .and_then(Value::as_str)
+                    .and_then(|d| d.parse().ok()),
+                image_platform: v.get("ImagePlatform").filter(|p| p.is_object()).map(|p| {
+                    format!(
+                        "{}/{}",
+                        p.get("os").and_then(Value::as_str).unwrap_or_default(),
+                        p.get("architecture")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                    )
+                }),
                 running: flag("Running"),
                 paused: flag("Paused"),
                 restarting: flag("Restarting"),

@@ -20,7 +20,7 @@ use storesnap_core::source::graphdriver::policy::{Action, Kind};
 use storesnap_core::{Digest, Entry};
 
 use super::{io_error, list_dir, Walker};
-use crate::pack::sizes::dir_size;
+use crate::pack::sizes::disk_usage;
 
 /// A database that keeps changing is read at most this many times.
 const DATABASE_READS: usize = 3;
@@ -67,7 +67,7 @@ impl Walker<'_> {
                         let rel = format!("{sdir}snapshots/{id}/fs");
                         if matches!(self.entries.get(&rel), Some(Entry::Dir)) {
                             let rel_in = rel.strip_prefix(ROOT).unwrap_or(&rel);
-                            let size = dir_size(&croot.join(rel_in));
+                            let size = disk_usage(&croot.join(rel_in));
                             self.dir_sizes.insert(rel, size);
                         }
                     }

@@ -108,6 +108,7 @@ pub fn load(files: &Files, provenance: &Provenance) -> (Store, Vec<Finding>) {
         }
     }
 
+    config_diff_ids(files, &mut cd);
     images(&mut r, &cd, &mut store);
     layers(&cd, &mut store);
     store.containers = containers::load(&mut r);
@@ -273,6 +274,34 @@ fn images(r: &mut Reader, cd: &Containerd, store: &mut Store) {
             image.config = image_config::parse(r, &v, id, &path);
         }
     }
+}
+
+/// The diffIDs of every config an image's manifests name.
+fn config_diff_ids(files: &Files, cd: &mut Containerd) {
+    let configs: BTreeSet<&Digest> = cd
+        .targets
+        .values()
+        .flat_map(|t| &t.manifests)
+        .filter(|m| !m.attestation)
+        .filter_map(|m| m.config.as_ref().map(|c| &c.digest))
+        .collect();
+    let mut out = BTreeMap::new();
+    for d in configs {
+        let Some(bytes) = file(files, &format!("{BLOBS}{}", d.hex())) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            continue;
+        };
+        let ids: Option<Vec<crate::id::DiffId>> = v
+            .pointer("/rootfs/diff_ids")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| a.iter().filter_map(|d| d.as_str()?.parse().ok()).collect());
+        if let Some(ids) = ids {
+            out.insert(d.clone(), ids);
+        }
+    }
+    cd.config_diff_ids = out;
 }
 
 /// One layer per chainID of every image, with the committed snapshot's recorded size.
