@@ -293,6 +293,7 @@ fn packing_a_live_daemon_warns_but_does_not_fail() {
             &Store {
                 root: dir.join("root"),
                 oracle: dir.join("oracle"),
+                containerd_root: None,
             },
             "other-root",
         );

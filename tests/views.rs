@@ -77,10 +77,7 @@ fn sources(store: &Store, name: &str) -> Vec<(String, Vec<String>)> {
     let snap = scratch(&format!("views-{name}")).join("s.tar.gz");
     pack(&store.root, &snap, &["-q"]);
     vec![
-        (
-            "live root".into(),
-            vec!["--root".into(), store.root.to_str().unwrap().into()],
-        ),
+        ("live root".into(), store.root_args()),
         ("snapshot".into(), vec![snap.to_str().unwrap().into()]),
     ]
 }

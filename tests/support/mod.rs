@@ -17,6 +17,22 @@ pub struct Store {
     pub root: PathBuf,
     /// What the docker CLI printed about the store (see `engine oracle`).
     pub oracle: PathBuf,
+    /// The root of a system containerd that holds the images (a `dNN-system` store).
+    pub containerd_root: Option<PathBuf>,
+}
+
+impl Store {
+    /// The flags that point storesnap at the live store.
+    pub fn root_args(&self) -> Vec<String> {
+        let mut args = vec!["--root".to_owned(), self.root.to_str().unwrap().to_owned()];
+        if let Some(c) = &self.containerd_root {
+            args.extend([
+                "--containerd-root".to_owned(),
+                c.to_str().unwrap().to_owned(),
+            ]);
+        }
+        args
+    }
 }
 
 /// The harness scenarios (see `tests/harness/engine`).
@@ -28,15 +44,37 @@ pub enum Scenario {
     Vfs,
     /// The full scenario on dockerd's btrfs driver (a loop-mounted btrfs image).
     Btrfs,
+    /// The full scenario on Docker 28 with overlay2.
+    D28Graph,
+    /// The full scenario on Docker 28 with the containerd image store (managed containerd).
+    D28Containerd,
+    /// The same with a system containerd of its own root, as packaged hosts run it.
+    D28System,
+    /// The full scenario on Docker 26 with overlay2.
+    D26Graph,
+    /// The full scenario on Docker 26 with the containerd image store.
+    D26Containerd,
 }
 
 impl Scenario {
     /// Every scenario, for tests that hold for any healthy store.
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Basic,
         Scenario::Full,
         Scenario::Vfs,
         Scenario::Btrfs,
+        Scenario::D28Graph,
+        Scenario::D28Containerd,
+        Scenario::D28System,
+        Scenario::D26Graph,
+        Scenario::D26Containerd,
+    ];
+
+    /// The scenarios whose images live in containerd.
+    pub const CONTAINERD: [Scenario; 3] = [
+        Scenario::D28Containerd,
+        Scenario::D28System,
+        Scenario::D26Containerd,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +83,11 @@ impl Scenario {
             Scenario::Full => "full",
             Scenario::Vfs => "vfs",
             Scenario::Btrfs => "btrfs",
+            Scenario::D28Graph => "d28-graph",
+            Scenario::D28Containerd => "d28-containerd",
+            Scenario::D28System => "d28-system",
+            Scenario::D26Graph => "d26-graph",
+            Scenario::D26Containerd => "d26-containerd",
         }
     }
 }
@@ -116,14 +159,17 @@ pub fn engine_script(script: &str, args: &[&str]) {
 
 /// The store of a scenario, built once per test process.
 pub fn store(scenario: Scenario) -> &'static Store {
-    static STORES: [OnceLock<Store>; 4] = [const { OnceLock::new() }; 4];
+    static STORES: [OnceLock<Store>; Scenario::ALL.len()] =
+        [const { OnceLock::new() }; Scenario::ALL.len()];
     let cell = &STORES[scenario as usize];
     cell.get_or_init(|| {
         let dir = scratch(&format!("store-{}", scenario.name()));
         engine(&["make", dir.to_str().unwrap(), scenario.name()]);
+        let containerd = dir.join("containerd");
         Store {
             root: dir.join("root"),
             oracle: dir.join("oracle"),
+            containerd_root: containerd.is_dir().then_some(containerd),
         }
     })
 }
@@ -143,6 +189,8 @@ pub fn storesnap_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// Packs `root` into `out` with extra flags; asserts success and returns the snapshot's bytes.
+/// A harness store with a system containerd (`DIR/containerd` beside `DIR/root`) is packed
+/// with it.
 pub fn pack(root: &Path, out: &Path, extra: &[&str]) -> Vec<u8> {
     let mut args = vec![
         "pack",
@@ -151,6 +199,14 @@ pub fn pack(root: &Path, out: &Path, extra: &[&str]) -> Vec<u8> {
         "-o",
         out.to_str().unwrap(),
     ];
+    let system = root.with_file_name("containerd");
+    let system = system.to_str().unwrap().to_owned();
+    if Path::new(&system)
+        .join("io.containerd.metadata.v1.bolt")
+        .is_dir()
+    {
+        args.extend(["--containerd-root", &system]);
+    }
     args.extend_from_slice(extra);
     let o = storesnap(&args);
     assert!(

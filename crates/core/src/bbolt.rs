@@ -387,6 +387,11 @@ impl<'d, 'a> Bucket<'d, 'a> {
         Err(BoltError::TooDeep(MAX_DEPTH))
     }
 
+    /// Whether the bucket's tree has branch pages (it spans more than one page).
+    pub fn spans_pages(&self) -> Result<bool, BoltError> {
+        Ok(!self.root_page()?.0.is_leaf())
+    }
+
     /// The nested bucket at `key`, if `key` holds one.
     pub fn bucket(&self, key: &[u8]) -> Result<Option<Bucket<'d, 'a>>, BoltError> {
         Ok(match self.get(key)? {

@@ -15,19 +15,47 @@ use storesnap_core::{chain_id, DiffId, Entry, Limits, Snapshot};
 macro_rules! fixture {
     ($scenario:literal) => {
         Fixture {
-            snapshot: include_bytes!(concat!("data/", $scenario, "/snapshot.tar.gz")),
-            image_inspect: include_str!(concat!("data/", $scenario, "/oracle/image-inspect.json")),
+            snapshot: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/",
+                $scenario,
+                "/snapshot.tar.gz"
+            )),
+            image_inspect: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/",
+                $scenario,
+                "/oracle/image-inspect.json"
+            )),
             container_inspect: include_str!(concat!(
-                "data/",
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/",
                 $scenario,
                 "/oracle/container-inspect.json"
             )),
-            images: include_str!(concat!("data/", $scenario, "/oracle/images.jsonl")),
-            history: include_str!(concat!("data/", $scenario, "/oracle/history-all.json")),
-            report: include_str!(concat!("data/", $scenario, "/report.md")),
+            images: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/",
+                $scenario,
+                "/oracle/images.jsonl"
+            )),
+            history: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/",
+                $scenario,
+                "/oracle/history-all.json"
+            )),
+            report: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/",
+                $scenario,
+                "/report.md"
+            )),
         }
     };
 }
+
+mod containerd;
 
 /// A committed snapshot and what the docker CLI said about the same store.
 struct Fixture {
@@ -176,6 +204,14 @@ fn by_second(rows: Vec<Value>) -> Vec<(String, Vec<String>)> {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn images_and_history_match_the_docker_cli() {
     for f in [fixture!("basic"), fixture!("full")] {
+        images_and_history_match(&f);
+    }
+}
+
+/// `image ls -a --digests --no-trunc` and every image's `history --no-trunc`, as the fixture's
+/// engine printed them.
+fn images_and_history_match(f: &Fixture) {
+    {
         let (store, _) = storesnap_core::analyze(&read(f.snapshot));
         let clock = Clock {
             now_unix: 0,
@@ -353,7 +389,11 @@ fn the_store_timeline_orders_every_image() {
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn the_report_matches_its_reviewed_snapshot() {
-    for (name, fixture) in [("basic", fixture!("basic")), ("full", fixture!("full"))] {
+    for (name, fixture) in [
+        ("basic", fixture!("basic")),
+        ("full", fixture!("full")),
+        ("d28-containerd", fixture!("d28-containerd")),
+    ] {
         let s = read(fixture.snapshot);
         let (store, findings) = storesnap_core::analyze(&s);
         let got = storesnap_core::report::markdown(&s.manifest, &store, &findings);
