@@ -4,6 +4,8 @@
 
 mod support;
 
+/// The containerd image store of Docker 28 and 26: pack, and damage found.
+mod containerd;
 /// `check`: each kind of damage to a real store gives exactly its findings.
 mod damage;
 /// The committed fixtures in crates/core/tests/data still match what the harness makes.

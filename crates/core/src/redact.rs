@@ -107,6 +107,21 @@ impl Redactor {
         Ok(Redaction { bytes, fields })
     }
 
+    /// A bare `container.Config` document: Docker's container-config blob of an image built
+    /// by the classic builder or by commit, in the containerd store.
+    pub fn runtime_config_document(&self, path: &str, json: &[u8]) -> Result<Redaction> {
+        let mut doc = parse(path, json)?;
+        let mut fields = Vec::new();
+        self.runtime_config(&mut doc, "", &mut fields);
+        let fields = fields
+            .into_iter()
+            .map(|f| f.trim_start_matches('.').to_owned())
+            .collect();
+        let mut bytes = serde_json::to_vec(&doc).expect("a json value serializes");
+        bytes.shrink_to_fit();
+        Ok(Redaction { bytes, fields })
+    }
+
     // A `container.Config` as found in container and image configs.
     fn runtime_config(&self, config: &mut Value, at: &str, fields: &mut Vec<String>) {
         if let Some(Value::Array(env)) = config.get_mut("Env") {

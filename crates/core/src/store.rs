@@ -284,6 +284,9 @@ pub struct Containerd {
     pub snapshot_dirs: BTreeMap<u64, SnapshotDir>,
     /// Whether the source lists the snapshot directories, so that a missing one is damage.
     pub snapshot_dirs_listed: bool,
+    /// Whether the snapshotter's own database could be read (else kinds, IDs and sizes are
+    /// unknown, and no directory can be called an orphan).
+    pub snapshotter_read: bool,
     /// Every backend ID the snapshotter knows, in any namespace.
     pub backend_ids: std::collections::BTreeSet<u64>,
     pub leases: BTreeMap<String, Lease>,

@@ -97,10 +97,11 @@ pub fn snapshots(store: &Store, out: &mut Vec<Finding>) {
                 Subject::Chain(c.clone()),
                 Subject::Snapshot(c.as_str().to_owned()),
             ];
+            // An unknown kind (the snapshotter's records unreadable) is not evidence of damage.
             let Some(s) = cd
                 .snapshots
                 .get(c.as_str())
-                .filter(|s| s.kind == SnapshotKind::Committed)
+                .filter(|s| matches!(s.kind, SnapshotKind::Committed | SnapshotKind::Unknown))
             else {
                 out.push(Finding::new(
                     Code::MissingSnapshot,
@@ -150,7 +151,7 @@ pub fn snapshot_dirs(store: &Store, out: &mut Vec<Finding>) {
             ));
         }
     }
-    for id in cd.snapshot_dirs.keys() {
+    for id in cd.snapshot_dirs.keys().filter(|_| cd.snapshotter_read) {
         if !cd.backend_ids.contains(id) {
             out.push(Finding::new(
                 Code::OrphanSnapshotDir,
@@ -212,7 +213,7 @@ pub fn container_snapshots(store: &Store, out: &mut Vec<Finding>) {
         let id = c.id.as_str();
         let problem = match (cd.snapshots.get(id), cd.leases.get(id)) {
             (None, _) => "has no writable snapshot",
-            (Some(s), _) if s.kind != SnapshotKind::Active => {
+            (Some(s), _) if !matches!(s.kind, SnapshotKind::Active | SnapshotKind::Unknown) => {
                 "has a writable snapshot that is not active"
             }
             (Some(_), None) => "has no lease holding its snapshot",

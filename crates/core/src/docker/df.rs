@@ -277,30 +277,32 @@ pub struct ContainerRow {
     pub mounts: String,
     pub names: String,
     pub networks: String,
+    /// CLI v28.2 prints the image platform, which `df` never fills.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<serde_json::Value>,
     pub ports: String,
     pub running_for: String,
     pub size: String,
     pub state: String,
     pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<serde_json::Value>,
 }
 
 /// A volume row of `system df -v`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VolumeRow {
+    /// CLI v23 added cluster-volume fields, `N/A` for local volumes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability: Option<String>,
     pub driver: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     pub labels: String,
     pub links: String,
     pub mountpoint: String,
     pub name: String,
     pub scope: String,
     pub size: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub availability: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }

@@ -11,12 +11,14 @@ use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use storesnap_core::manifest::{SkipReason, Skipped};
+use storesnap_core::manifest::{ImageConfigCheck, SkipReason, Skipped};
 use storesnap_core::source::containerd::policy::{
     active_snapshots, blob_kinds, classify, has_images, packs_blob, Place, MAX_METADATA_BLOB,
 };
 use storesnap_core::source::containerd::{snapshotter_dir, ROOT};
 use storesnap_core::source::graphdriver::policy::{Action, Kind};
+use storesnap_core::store::BlobKind;
+use storesnap_core::ImageId;
 use storesnap_core::{Digest, Entry};
 
 use super::{io_error, list_dir, Walker};
@@ -220,10 +222,19 @@ impl Walker<'_> {
         };
         for (d, bytes) in json {
             let rel = format!("io.containerd.content.v1.content/blobs/sha256/{}", d.hex());
-            if packs_blob(kinds.get(&d).copied()) {
+            let kind = kinds.get(&d).copied();
+            if packs_blob(kind) {
                 self.bytes_read += bytes.len() as u64;
-                self.entries
-                    .insert(format!("{ROOT}{rel}"), Entry::File(bytes));
+                let snap = format!("{ROOT}{rel}");
+                let bytes = match kind {
+                    Some(BlobKind::Config | BlobKind::ContainerConfig)
+                        if self.options.redact_images =>
+                    {
+                        self.redact_config_blob(&snap, &d, kind == Some(BlobKind::Config), bytes)
+                    }
+                    _ => bytes,
+                };
+                self.entries.insert(snap, Entry::File(bytes));
             } else {
                 listed.push((rel, bytes.len() as u64));
             }
@@ -234,6 +245,37 @@ impl Walker<'_> {
                 reason: SkipReason::Contents,
                 size: Some(size),
             });
+        }
+    }
+}
+
+impl Walker<'_> {
+    /// `--redact` for a config blob: an image config as in a graph-driver store, or Docker's
+    /// bare container config. Whether its bytes matched its digest is recorded, by digest.
+    fn redact_config_blob(
+        &mut self,
+        snap: &str,
+        digest: &Digest,
+        image_config: bool,
+        bytes: Vec<u8>,
+    ) -> Vec<u8> {
+        self.image_configs.push(ImageConfigCheck {
+            image: ImageId::from(digest.clone()),
+            matched_before_redaction: Digest::sha256_of(&bytes) == *digest,
+        });
+        let redacted = if image_config {
+            self.redactor.image_config(snap, &bytes)
+        } else {
+            self.redactor.runtime_config_document(snap, &bytes)
+        };
+        match redacted {
+            Ok(r) => self.record_redaction(snap, r),
+            Err(e) => {
+                self.warnings.push(format!(
+                    "{snap} is not valid JSON and was kept as it is ({e})"
+                ));
+                bytes
+            }
         }
     }
 }

@@ -1,0 +1,484 @@
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use storesnap_core::source::containerd::{snapshotter_dir, BLOBS, META_DB, ROOT};
+use storesnap_core::store::{Containerd, SnapshotKind, Store};
+use storesnap_core::Entry;
+
+use crate::support::*;
+
+/// Where a scenario's containerd root is on the host.
+fn containerd_root(store: &crate::support::Store) -> PathBuf {
+    store
+        .containerd_root
+        .clone()
+        .unwrap_or_else(|| store.root.join("containerd/daemon"))
+}
+
+/// What `pack` takes from a containerd root: the databases byte for byte, every blob that
+/// is metadata, every layer listed with its size and never copied, snapshot directories as
+/// empty directories, and the upper-dir size of every container's snapshot.
+#[test]
+fn containerd_packs_hold_the_metadata_and_no_layer() {
+    for scenario in Scenario::CONTAINERD {
+        let store = store(scenario);
+        let croot = containerd_root(store).canonicalize().unwrap();
+        let gz = pack(
+            &store.root,
+            &scratch(&format!("cd-pack-{}", scenario.name())).join("s.tar.gz"),
+            &["-q"],
+        );
+        let snap = read_snapshot(&gz);
+        let m = &snap.manifest;
+        let source = m.containerd.as_ref().expect("a containerd source");
+        assert_eq!(source.root, croot.to_str().unwrap(), "{}", scenario.name());
+        assert_eq!(
+            (
+                source.namespace.as_str(),
+                source.snapshotter.as_str(),
+                m.storage_driver.as_str()
+            ),
+            ("moby", "overlayfs", "overlayfs")
+        );
+
+        let on_disk = |rel: &str| fs::read(croot.join(rel.strip_prefix(ROOT).unwrap())).unwrap();
+        let sdb = format!("{}metadata.db", snapshotter_dir("overlayfs"));
+        for db in [META_DB, sdb.as_str()] {
+            assert_eq!(snap.file(db), Some(on_disk(db).as_slice()), "{db}");
+        }
+        let listed: BTreeMap<&str, u64> = m
+            .skipped
+            .iter()
+            .filter_map(|s| Some((s.path.as_str(), s.size?)))
+            .collect();
+        let mut packed = 0;
+        for entry in
+            fs::read_dir(croot.join("io.containerd.content.v1.content/blobs/sha256")).unwrap()
+        {
+            let entry = entry.unwrap();
+            let rel = format!("{BLOBS}{}", entry.file_name().to_str().unwrap());
+            let bytes = fs::read(entry.path()).unwrap();
+            match snap.file(&rel) {
+                Some(b) => {
+                    assert_eq!(b, bytes.as_slice(), "{rel}");
+                    serde_json::from_slice::<Value>(b)
+                        .unwrap_or_else(|e| panic!("{rel} packed but not JSON: {e}"));
+                    packed += 1;
+                }
+                None => assert_eq!(
+                    listed.get(rel.as_str()),
+                    Some(&(bytes.len() as u64)),
+                    "{rel} neither packed nor listed"
+                ),
+            }
+        }
+        assert!(packed >= 40, "{packed} metadata blobs");
+        assert!(
+            !contains(&all_bytes(&gz), "LAYER-CONTENT-MARKER-7f3a"),
+            "a layer's content was packed"
+        );
+
+        // Snapshot directories: there, empty, and measured for containers.
+        let (model, _) = storesnap_core::source::load(&snap);
+        let cd: &Containerd = model.containerd.as_deref().unwrap();
+        let sdir = snapshotter_dir("overlayfs");
+        for s in cd.snapshots.values() {
+            let id = s.backend_id.unwrap();
+            for sub in ["", "/fs"] {
+                assert_eq!(
+                    snap.entries.get(&format!("{sdir}snapshots/{id}{sub}")),
+                    Some(&Entry::Dir),
+                    "{}",
+                    s.key
+                );
+            }
+            assert!(!snap
+                .entries
+                .keys()
+                .any(|p| p.starts_with(&format!("{sdir}snapshots/{id}/fs/"))));
+            if s.kind == SnapshotKind::Active {
+                assert!(s.upper_size.unwrap() > 0, "{} measured", s.key);
+            }
+        }
+        let containers = model.containers.len();
+        assert_eq!(
+            cd.snapshots
+                .values()
+                .filter(|s| s.kind == SnapshotKind::Active
+                    && model.containers.keys().any(|c| c.as_str() == s.key))
+                .count(),
+            containers
+        );
+    }
+}
+
+#[test]
+fn packing_a_containerd_store_changes_nothing_on_disk() {
+    for scenario in [Scenario::D28Containerd, Scenario::D28System] {
+        let store = store(scenario);
+        let croot = containerd_root(store);
+        let before = (fingerprint(&store.root), fingerprint(&croot));
+        pack(
+            &store.root,
+            &scratch(&format!("cd-unchanged-{}", scenario.name())).join("s.tar.gz"),
+            &["-q"],
+        );
+        assert!(
+            before == (fingerprint(&store.root), fingerprint(&croot)),
+            "{}",
+            scenario.name()
+        );
+    }
+}
+
+#[test]
+fn a_data_root_without_images_names_both_places_it_looked() {
+    let dir = scratch("cd-empty");
+    fs::create_dir_all(dir.join("root/containers")).unwrap();
+    let o = storesnap(&[
+        "pack",
+        "--root",
+        dir.join("root").to_str().unwrap(),
+        "-o",
+        "-",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no containerd image store") && err.contains("--containerd-root"),
+        "{err}"
+    );
+    let o = storesnap(&[
+        "pack",
+        "--root",
+        dir.join("root").to_str().unwrap(),
+        "--containerd-root",
+        dir.join("nope").to_str().unwrap(),
+        "-o",
+        "-",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("the containerd root"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A copy of the Docker 28 containerd store, damaged one way, and `check`'s new findings.
+struct Damage {
+    root: PathBuf,
+    model: Store,
+}
+
+impl Damage {
+    fn cd(&self) -> &Containerd {
+        self.model.containerd.as_deref().unwrap()
+    }
+    fn croot(&self) -> PathBuf {
+        self.root.join("containerd/daemon")
+    }
+    fn blob(&self, digest: &storesnap_core::Digest) -> PathBuf {
+        self.croot().join(format!(
+            "io.containerd.content.v1.content/blobs/sha256/{}",
+            digest.hex()
+        ))
+    }
+    fn image(&self, tag: &str) -> &storesnap_core::store::Image {
+        self.model
+            .images
+            .values()
+            .find(|i| i.tags.iter().any(|t| t.as_str() == tag))
+            .unwrap_or_else(|| panic!("no {tag}"))
+    }
+    fn snapshot_dir(&self, key: &str) -> PathBuf {
+        let id = self.cd().snapshots[key].backend_id.unwrap();
+        self.croot().join(format!(
+            "io.containerd.snapshotter.v1.overlayfs/snapshots/{id}"
+        ))
+    }
+    /// Rewrites every occurrence of `from` in meta.db with `to`, of the same length: bbolt keeps
+    /// no checksum over leaf pages, so this renames a key or changes a value in place.
+    fn patch_meta(&self, from: &[u8], to: &[u8]) {
+        assert_eq!(from.len(), to.len());
+        let p = self.croot().join("io.containerd.metadata.v1.bolt/meta.db");
+        let mut bytes = fs::read(&p).unwrap();
+        let mut n = 0;
+        let mut i = 0;
+        while let Some(at) = bytes[i..].windows(from.len()).position(|w| w == from) {
+            bytes[i + at..i + at + from.len()].copy_from_slice(to);
+            i += at + from.len();
+            n += 1;
+        }
+        assert!(n > 0, "{} not in meta.db", String::from_utf8_lossy(from));
+        fs::write(p, bytes).unwrap();
+    }
+}
+
+/// The findings of `check` on a live root, as (code, subject ids).
+fn findings(root: &Path, extra: &[&str]) -> (i32, Vec<(String, String)>) {
+    let mut args = vec![
+        "check",
+        "--root",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let o = storesnap(&args);
+    let report: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let list = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["subjects"].to_string(),
+            )
+        })
+        .collect();
+    (o.status.code().unwrap(), list)
+}
+
+/// Damages a copy of the Docker 28 containerd store; the new findings are exactly the codes
+/// `damage` returns, each naming the given ID among its subjects.
+#[track_caller]
+fn check(name: &str, damage: impl FnOnce(&Damage) -> Vec<(&'static str, String)>) {
+    let root = copy_store(store(Scenario::D28Containerd), &format!("cd-damage-{name}"));
+    let (code, before) = findings(&root, &[]);
+    assert_eq!(code, 0, "{name}: the copy is not clean: {before:?}");
+    let gz = pack(
+        &root,
+        &scratch(&format!("cd-model-{name}")).join("s.tar.gz"),
+        &["-q"],
+    );
+    let d = Damage {
+        model: storesnap_core::source::load(&read_snapshot(&gz)).0,
+        root,
+    };
+    let expected = damage(&d);
+    let (code, after) = findings(&d.root, &[]);
+    let new: Vec<&(String, String)> = after.iter().filter(|f| !before.contains(f)).collect();
+    let mut got: Vec<&str> = new.iter().map(|(c, _)| c.as_str()).collect();
+    got.sort();
+    got.dedup();
+    let mut want: Vec<&str> = expected.iter().map(|(c, _)| *c).collect();
+    want.sort();
+    want.dedup();
+    assert_eq!(got, want, "{name}: {new:#?}");
+    for (c, id) in &expected {
+        assert!(
+            new.iter()
+                .any(|(code, subjects)| code == c && subjects.contains(id.as_str())),
+            "{name}: no {c} naming {id}: {new:#?}"
+        );
+    }
+    // Warnings and info do not fail `check`; errors do.
+    let not_errors = [
+        "unused-snapshot",
+        "lease-expired",
+        "graphdriver-leftover",
+        "leftover",
+        "orphan-snapshot-dir",
+    ];
+    let errors = want.iter().any(|c| !not_errors.contains(c));
+    assert_eq!(code, i32::from(errors), "{name}: exit code");
+}
+
+#[test]
+fn containerd_content_damage() {
+    check("blob-digest-mismatch", |d| {
+        let config = d.cd().targets[&d.image("local/leaf-a:1").id].manifests[0]
+            .config
+            .clone()
+            .unwrap()
+            .digest;
+        let p = d.blob(&config);
+        let mut bytes = fs::read(&p).unwrap();
+        bytes.push(b' ');
+        fs::write(p, bytes).unwrap();
+        vec![("blob-digest-mismatch", config.to_string())]
+    });
+    check("missing-config", |d| {
+        let image = d.image("local/leaf-b:1");
+        let config = d.cd().targets[&image.id].manifests[0]
+            .config
+            .clone()
+            .unwrap()
+            .digest;
+        fs::remove_file(d.blob(&config)).unwrap();
+        // Without its config nothing says which snapshots the image uses.
+        let top = image.top_layer().unwrap().to_string();
+        vec![
+            ("missing-blob", config.to_string()),
+            ("unused-snapshot", top),
+        ]
+    });
+    check("missing-manifest", |d| {
+        let id = d.image("local/base2:1").id.clone();
+        fs::remove_file(d.blob(id.digest())).unwrap();
+        vec![("missing-blob", id.digest().to_string())]
+    });
+}
+
+#[test]
+fn containerd_snapshot_damage() {
+    check("missing-snapshot", |d| {
+        let top = d.image("local/leaf-b:1").top_layer().unwrap().to_string();
+        let mut renamed = top.clone().into_bytes();
+        let last = renamed.last_mut().unwrap();
+        *last = if *last == b'0' { b'1' } else { b'0' };
+        d.patch_meta(top.as_bytes(), &renamed);
+        vec![
+            ("missing-snapshot", top),
+            ("unused-snapshot", String::from_utf8(renamed).unwrap()),
+        ]
+    });
+    check("snapshot-parent-mismatch", |d| {
+        // A layer whose snapshot sits right on the layer below, given another parent.
+        let cd = d.cd();
+        let (child, below) = d
+            .model
+            .images
+            .values()
+            .flat_map(|i| {
+                i.chain()
+                    .windows(2)
+                    .map(|w| (w[1].clone(), w[0].clone()))
+                    .collect::<Vec<_>>()
+            })
+            .find(|(c, b)| cd.snapshots[c.as_str()].parent.as_deref() == Some(b.as_str()))
+            .expect("a layer parented directly on the one below");
+        let other = cd
+            .snapshots
+            .keys()
+            .find(|k| k.starts_with("sha256:") && *k != below.as_str() && *k != child.as_str())
+            .unwrap();
+        d.patch_meta(
+            format!("parent{below}").as_bytes(),
+            format!("parent{other}").as_bytes(),
+        );
+        vec![("snapshot-parent-mismatch", child.to_string())]
+    });
+    check("snapshot-dir-missing", |d| {
+        let top = d.image("local/leaf-a:1").top_layer().unwrap().to_string();
+        fs::remove_dir_all(d.snapshot_dir(&top)).unwrap();
+        vec![("snapshot-dir-missing", top)]
+    });
+    check("orphan-snapshot-dir", |d| {
+        fs::create_dir_all(
+            d.croot()
+                .join("io.containerd.snapshotter.v1.overlayfs/snapshots/99999/fs"),
+        )
+        .unwrap();
+        vec![("orphan-snapshot-dir", "snapshots/99999".into())]
+    });
+    check("container-snapshot-missing", |d| {
+        let c = d
+            .model
+            .containers
+            .values()
+            .find(|c| c.name == "exited")
+            .unwrap()
+            .id
+            .to_string();
+        // The container's snapshots and lease get another name: the container has none.
+        let other = format!("{}{}", &c[..60], "ffff");
+        d.patch_meta(c.as_bytes(), other.as_bytes());
+        vec![("container-snapshot-missing", c)]
+    });
+    check("damaged-database", |d| {
+        let p = d
+            .croot()
+            .join("io.containerd.snapshotter.v1.overlayfs/metadata.db");
+        fs::write(&p, vec![0x42; 8192]).unwrap();
+        // Without the snapshotter's records nothing more can be said of the snapshots.
+        vec![("damaged-database", "metadata.db".to_owned())]
+    });
+}
+
+/// Leases expire by the clock: expired in a snapshot taken after their expiry, not before.
+#[test]
+fn expired_leases_depend_on_when_the_snapshot_was_taken() {
+    let store = store(Scenario::D28Containerd);
+    let dir = scratch("cd-leases");
+    let (model, _) = storesnap_core::analyze(&read_snapshot(&pack(
+        &store.root,
+        &dir.join("now.tar.gz"),
+        &["-q"],
+    )));
+    let cd = model.containerd.as_deref().unwrap();
+    let expiring: Vec<i64> = cd.leases.values().filter_map(|l| l.expires).collect();
+    assert!(!expiring.is_empty(), "BuildKit's temporary leases expire");
+    let expired_at = |when: i64| {
+        let gz = pack(
+            &store.root,
+            &dir.join(format!("{when}.tar.gz")),
+            &["-q", "--created", &when.to_string()],
+        );
+        let (_, findings) = storesnap_core::analyze(&read_snapshot(&gz));
+        findings
+            .iter()
+            .filter(|f| f.code.as_str() == "lease-expired")
+            .count()
+    };
+    assert_eq!(
+        expired_at(expiring.iter().max().unwrap() + 1),
+        expiring.len()
+    );
+    assert_eq!(expired_at(expiring.iter().min().unwrap() - 1), 0);
+}
+
+/// Graph-driver data beside a containerd store: named when the containerd root is chosen.
+#[test]
+fn graph_driver_leftovers_are_reported() {
+    let root = copy_store(store(Scenario::D28Containerd), "cd-leftover");
+    fs::create_dir_all(root.join("image/overlay2/imagedb/content/sha256")).unwrap();
+    fs::write(
+        root.join("image/overlay2/repositories.json"),
+        r#"{"Repositories":{}}"#,
+    )
+    .unwrap();
+    let croot = root.join("containerd/daemon");
+    let (code, list) = findings(&root, &["--containerd-root", croot.to_str().unwrap()]);
+    assert_eq!(code, 0, "{list:?}");
+    assert!(
+        list.iter()
+            .any(|(c, s)| c == "graphdriver-leftover" && s.contains("image/overlay2")),
+        "{list:?}"
+    );
+    // Without --containerd-root, image/ makes it a graph-driver store, as Docker 29 decides.
+    let gz = pack(
+        &root,
+        &scratch("cd-leftover-graph").join("s.tar.gz"),
+        &["-q"],
+    );
+    assert!(read_snapshot(&gz).manifest.containerd.is_none());
+}
+
+#[test]
+fn two_packs_of_a_containerd_store_are_byte_identical() {
+    for scenario in [Scenario::D28Containerd, Scenario::D28System] {
+        let store = store(scenario);
+        let dir = scratch(&format!("cd-determinism-{}", scenario.name()));
+        let a = pack(
+            &store.root,
+            &dir.join("a.tar.gz"),
+            &["-q", "--created", "1700000000"],
+        );
+        let b = pack(
+            &store.root,
+            &dir.join("b.tar.gz"),
+            &["-q", "--created", "1700000000"],
+        );
+        assert!(a == b, "{}: two packs differ", scenario.name());
+    }
+}
