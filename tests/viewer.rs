@@ -148,6 +148,90 @@ fn the_viewer_shows_a_packed_store() {
     );
 }
 
+/// A containerd snapshot in the viewer: the same panes (graph by chainID, images, history,
+/// findings), and per image its records, index, platform manifests, snapshots and leases.
+#[test]
+fn the_viewer_shows_a_containerd_store() {
+    let store = store(Scenario::D28Containerd);
+    let dir = scratch("viewer-containerd");
+    let snapshot = dir.join("store.tar.gz");
+    let gz = pack(&store.root, &snapshot, &["-q"]);
+    let (model, _) = storesnap_core::analyze(&read_snapshot(&gz));
+    let cd = model.containerd.as_deref().unwrap();
+    let dist = viewer_dist(&dir);
+
+    let browser = Browser::start();
+    browser.goto(&serve(dist));
+    let input = browser.wait_for("input[type=file]").remove(0);
+    browser.send_keys(&input, snapshot.to_str().unwrap());
+    browser.wait_for("[data-chain-id]");
+    let (nodes, in_runs) = drawn(&browser);
+    assert_eq!(nodes + in_runs, model.layers.len(), "one node per chainID");
+    assert!(browser.find_all("#findings").len() == 1);
+
+    // An index with an attestation: both manifests listed, the host's marked as used.
+    let bk = model
+        .images
+        .values()
+        .find(|i| i.tags.iter().any(|t| t.as_str() == "local/bk:1"))
+        .unwrap();
+    let target = &cd.targets[&bk.id];
+    assert!(target.index);
+    browser.click(&browser.wait_for(&format!("tr[data-image-id='{}']", bk.id))[0]);
+    let rows = eventually(target.manifests.len(), || {
+        browser
+            .find_all("#containerd-manifests tr[data-manifest]")
+            .len()
+    });
+    assert_eq!(rows, target.manifests.len());
+    let chosen = browser.find_all("#containerd-manifests tr.chosen");
+    assert_eq!(chosen.len(), 1);
+    assert_eq!(
+        browser.attribute(&chosen[0], "data-platform"),
+        "linux/amd64"
+    );
+    let kinds = browser.execute("return [...document.querySelectorAll('#containerd-manifests tr[data-manifest]')].map(r => r.cells[2].textContent).join('|')");
+    assert!(kinds.as_str().unwrap().contains("attestation"), "{kinds}");
+    let records = browser
+        .find_all("#containerd-records tr[data-record]")
+        .len();
+    assert_eq!(records, cd.records_of(&bk.id).count());
+    assert_eq!(
+        browser
+            .find_all("#containerd .containerd-snapshots tr[data-snapshot]")
+            .len(),
+        bk.chain().len()
+    );
+
+    // A container's image: the lease that holds its snapshots is named.
+    let app = model
+        .images
+        .values()
+        .find(|i| i.tags.iter().any(|t| t.as_str() == "local/app:classic"))
+        .unwrap();
+    browser.click(&browser.wait_for(&format!("tr[data-image-id='{}']", app.id))[0]);
+    eventually(1, || {
+        browser
+            .find_all("#containerd-leases li[data-lease]")
+            .len()
+            .min(1)
+    });
+    let leases: Vec<String> = browser
+        .find_all("#containerd-leases li[data-lease]")
+        .iter()
+        .map(|l| browser.attribute(l, "data-lease"))
+        .collect();
+    let container_leases = model
+        .containers
+        .values()
+        .filter(|c| c.image.as_ref() == Some(&app.id))
+        .count();
+    assert!(leases.len() >= container_leases, "{leases:?}");
+    assert!(browser
+        .text(&browser.find_all("#details")[0])
+        .contains("sha256(manifest) = ID"));
+}
+
 /// Clicks the first element matching `css` from inside the page: SVG nodes panned out of view
 /// are not clickable through WebDriver, but users reach them by panning.
 fn click_in_page(browser: &Browser, css: &str) {

@@ -421,3 +421,64 @@ pub struct Lease {
     /// `containerd.io/gc.expire`, as Unix seconds.
     pub expires: Option<i64>,
 }
+
+impl Containerd {
+    /// The image records that name `image` as their target, in name order.
+    pub fn records_of<'a>(
+        &'a self,
+        image: &'a ImageId,
+    ) -> impl Iterator<Item = &'a ImageRecord> + 'a {
+        self.records
+            .values()
+            .filter(move |r| r.target.digest == *image.digest())
+    }
+
+    /// Leases that hold any of `digests` or of the snapshots `keys`.
+    pub fn leases_holding<'a>(
+        &'a self,
+        digests: &'a [&Digest],
+        keys: &'a [&str],
+    ) -> impl Iterator<Item = &'a Lease> + 'a {
+        self.leases.values().filter(move |l| {
+            l.content.iter().any(|d| digests.contains(&d))
+                || l.snapshots.iter().any(|(_, k)| keys.contains(&k.as_str()))
+        })
+    }
+}
+
+impl Target {
+    /// Every digest the target is made of: the index (when it is one) and each manifest and
+    /// config.
+    pub fn digests<'a>(&'a self, id: &'a ImageId) -> Vec<&'a Digest> {
+        std::iter::once(id.digest())
+            .chain(
+                self.manifests.iter().flat_map(|m| {
+                    std::iter::once(&m.digest).chain(m.config.iter().map(|c| &c.digest))
+                }),
+            )
+            .collect()
+    }
+}
+
+impl BlobFile {
+    /// How the viewer and report name it.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            BlobFile::Missing => "missing",
+            BlobFile::Packed { verified: true } => "packed",
+            BlobFile::Packed { verified: false } => "packed, digest mismatch",
+            BlobFile::Listed { .. } => "listed",
+        }
+    }
+}
+
+impl SnapshotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotKind::View => "view",
+            SnapshotKind::Active => "active",
+            SnapshotKind::Committed => "committed",
+            SnapshotKind::Unknown => "unknown",
+        }
+    }
+}

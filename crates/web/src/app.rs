@@ -9,9 +9,9 @@ use storesnap_core::{SlicedReader, Snapshot};
 use yew::prelude::*;
 
 use crate::components::{
-    details::Details, findings::Findings, graph::Graph, images::Images, loader::Loader,
-    overview::Overview, redactions::Redactions, report::Report, store_timeline::StoreTimeline,
-    timeline::Timeline,
+    containerd::ContainerdPane, details::Details, findings::Findings, graph::Graph, images::Images,
+    loader::Loader, overview::Overview, redactions::Redactions, report::Report,
+    store_timeline::StoreTimeline, timeline::Timeline,
 };
 use crate::hash::{Hash, Source};
 use crate::state::{Action, Loaded, Loading, Stage, State, LIMITS};
@@ -306,6 +306,7 @@ pub fn app() -> Html {
                     </section>
                     <aside class="side">
                         <Details loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
+                        <ContainerdPane loaded={loaded.clone()} selection={state.selection.clone()} />
                         <Timeline loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
                     </aside>
                 </div>

@@ -84,6 +84,15 @@ pub fn details(props: &DetailsProps) -> Html {
                     .into(),
                 ),
                 ("used by", users.join(", ")),
+                (
+                    "store",
+                    if l.store.containerd.is_some() {
+                        "containerd snapshot (below)"
+                    } else {
+                        "graph driver"
+                    }
+                    .into(),
+                ),
                 ("made by", step.unwrap_or_default()),
             ]
         }
@@ -121,16 +130,23 @@ pub fn details(props: &DetailsProps) -> Html {
                 ),
                 (
                     "verified",
-                    if image.verified {
-                        "sha256(config) = ID"
-                    } else {
-                        "sha256(config) ≠ ID"
+                    match (l.store.containerd.is_some(), image.verified) {
+                        (false, true) => "sha256(config) = ID",
+                        (false, false) => "sha256(config) ≠ ID",
+                        (true, true) => "sha256(manifest) = ID",
+                        (true, false) => "sha256(manifest) ≠ ID, or it is missing",
                     }
                     .into(),
                 ),
             ]
         }
     };
+    // A containerd store has no cache IDs or tar-split: its pane shows snapshots instead.
+    let containerd = l.store.containerd.is_some();
+    let rows: Vec<(&str, String)> = rows
+        .into_iter()
+        .filter(|(k, _)| !(containerd && matches!(*k, "cache-id" | "tar-split")))
+        .collect();
     html! {
         <section class="details" id="details">
             <dl>

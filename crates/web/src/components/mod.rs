@@ -1,5 +1,6 @@
 //! The viewer's components. Each takes data and callbacks, never the reducer.
 
+pub mod containerd;
 pub mod details;
 pub mod findings;
 pub mod graph;
