@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use storesnap_core::bbolt::{Bucket, Db, Item};
-use storesnap_core::source::containerd::META_DB;
+use storesnap_core::source::containerd::{BLOBS, META_DB};
 use storesnap_core::store::{BlobFile, BlobKind, SnapshotKind};
 
 use super::*;
@@ -290,4 +290,140 @@ fn full_walk(b: &Bucket, depth: usize) -> Result<(), storesnap_core::bbolt::Bolt
         }
     }
     Ok(())
+}
+
+/// A snapshot of the fixture changed one hostile way: loading, checking and every view end,
+/// and the change shows as the finding named (or as nothing worse than info, for `None`).
+#[track_caller]
+fn hostile(name: &str, change: impl FnOnce(&mut Snapshot), finding: Option<&str>) {
+    use storesnap_core::docker::{Clock, HistoryOptions, ImageListOptions, Utc};
+    let mut s = read(d28().snapshot);
+    change(&mut s);
+    let (store, findings) = storesnap_core::analyze(&s);
+    let clock = Clock {
+        now_unix: 1_800_000_000,
+        zone: &Utc,
+    };
+    let _ = store.image_rows(
+        ImageListOptions {
+            all: true,
+            digests: true,
+            no_trunc: true,
+        },
+        &clock,
+    );
+    for image in store.images.values() {
+        let _ = store.history_rows(image, HistoryOptions::default(), &clock);
+    }
+    let _ = store.disk_usage(&s.manifest.dir_sizes, &s.manifest.data_root, &clock);
+    let graph = storesnap_core::graph::LayerGraph::new(&store, &findings);
+    let _ = storesnap_core::graph::layout(&graph, &Default::default(), Default::default());
+    match finding {
+        Some(code) => assert!(
+            findings.iter().any(|f| f.code.as_str() == code),
+            "{name}: no {code}: {findings:#?}"
+        ),
+        None => assert!(
+            findings
+                .iter()
+                .all(|f| f.severity == storesnap_core::Severity::Info),
+            "{name}: {findings:#?}"
+        ),
+    }
+}
+
+fn blob_of(s: &Snapshot, kind: BlobKind) -> String {
+    let (store, _) = storesnap_core::source::load(s);
+    let cd = store.containerd.unwrap();
+    let d = cd
+        .blobs
+        .iter()
+        .find(|(_, b)| b.kind == kind && matches!(b.file, BlobFile::Packed { .. }))
+        .unwrap()
+        .0
+        .clone();
+    format!("{BLOBS}{}", d.hex())
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn hostile_containerd_stores_end_in_findings() {
+    hostile(
+        "empty meta.db",
+        |s| {
+            s.entries.insert(META_DB.into(), Entry::File(Vec::new()));
+        },
+        Some("empty-file"),
+    );
+    hostile(
+        "garbage meta.db",
+        |s| {
+            s.entries
+                .insert(META_DB.into(), Entry::File(vec![0x17; 12288]));
+        },
+        Some("damaged-database"),
+    );
+    hostile(
+        "meta.db cut in half",
+        |s| {
+            let Some(Entry::File(b)) = s.entries.get_mut(META_DB) else {
+                panic!()
+            };
+            b.truncate(b.len() / 8);
+        },
+        Some("damaged-database"),
+    );
+    // An index that lists itself, nested as deep as it likes: resolved without a loop.
+    hostile(
+        "self-referencing index",
+        |s| {
+            let path = blob_of(s, BlobKind::Index);
+            let digest = path.rsplit('/').next().unwrap().to_owned();
+            let doc = format!(
+                r#"{{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:{digest}","size":1}}]}}"#
+            );
+            s.entries.insert(path, Entry::File(doc.into_bytes()));
+        },
+        Some("blob-digest-mismatch"),
+    );
+    // A config claiming thousands of layers the store never had.
+    hostile(
+        "config with 5000 layers",
+        |s| {
+            let path = blob_of(s, BlobKind::Config);
+            let ids: Vec<String> = (0..5000).map(|i| format!("\"sha256:{i:064x}\"")).collect();
+            let doc = format!(
+                r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":[{}]}}}}"#,
+                ids.join(",")
+            );
+            s.entries.insert(path, Entry::File(doc.into_bytes()));
+        },
+        Some("missing-snapshot"),
+    );
+    // A manifest whose JSON nests past serde's limit.
+    hostile(
+        "deeply nested manifest",
+        |s| {
+            let path = blob_of(s, BlobKind::Manifest);
+            s.entries.insert(
+                path,
+                Entry::File(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes()),
+            );
+        },
+        Some("blob-digest-mismatch"),
+    );
+    // Snapshot directories that are files, or named like no snapshot.
+    hostile(
+        "snapshot dirs that are not",
+        |s| {
+            let sdir = storesnap_core::source::containerd::snapshotter_dir("overlayfs");
+            s.entries
+                .insert(format!("{sdir}snapshots/not-a-number"), Entry::Dir);
+            s.entries.insert(
+                format!("{sdir}snapshots/18446744073709551615"),
+                Entry::File(b"x".to_vec()),
+            );
+        },
+        None,
+    );
 }

@@ -198,9 +198,13 @@ fn snapshots(
     cd.snapshot_dirs_listed = matches!(files.get(root.trim_end_matches('/')), Some(Entry::Dir));
     cd.backend_ids = backend.values().filter_map(|b| b.id).collect();
     for name in children(files, &root) {
+        // Only directories named by a number are the snapshotter's.
         let Ok(id) = name.parse::<u64>() else {
             continue;
         };
+        if !matches!(files.get(&format!("{root}{name}")), Some(Entry::Dir)) {
+            continue;
+        }
         let has = |f: &str| matches!(files.get(&format!("{root}{name}/{f}")), Some(Entry::Dir));
         cd.snapshot_dirs.insert(
             id,
