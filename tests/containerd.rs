@@ -482,3 +482,59 @@ fn two_packs_of_a_containerd_store_are_byte_identical() {
         assert!(a == b, "{}: two packs differ", scenario.name());
     }
 }
+
+/// A running Docker 28 that builds and removes images while `pack` reads its containerd store:
+/// every pack succeeds and reads back, and the engine's version is recorded.
+#[test]
+fn packing_a_live_containerd_store_succeeds() {
+    let dir = scratch("cd-live");
+    let d = dir.to_str().unwrap();
+    engine_script_env(
+        "engine",
+        &["start", d],
+        &[("ENGINE", "28"), ("MODE", "containerd")],
+    );
+    let result = std::panic::catch_unwind(|| {
+        engine(&["populate", d, "basic"]);
+        let mut churn = std::process::Command::new(repo_root().join("tests/harness/engine"))
+            .args(["churn", d, "20"])
+            .env("ENGINE_QUIET", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let socket = format!(
+            "unix://{}/docker.sock",
+            fs::read_to_string(dir.join("exec-root")).unwrap().trim()
+        );
+        let gz = pack(
+            &dir.join("root"),
+            &dir.join("engine.tar.gz"),
+            &["-q", "--docker-host", &socket],
+        );
+        let engine = read_snapshot(&gz)
+            .manifest
+            .engine
+            .expect("the engine is recorded");
+        assert!(engine.version.starts_with("28."), "{engine:?}");
+        let mut packs = 0;
+        while churn.try_wait().unwrap().is_none() && packs < 30 {
+            let gz = pack(
+                &dir.join("root"),
+                &dir.join(format!("live-{packs}.tar.gz")),
+                &["-q"],
+            );
+            let snap = read_snapshot(&gz);
+            let (model, _) = storesnap_core::analyze(&snap);
+            assert!(model.containerd.is_some());
+            assert!(!model.images.is_empty());
+            packs += 1;
+        }
+        churn.wait().unwrap();
+        assert!(packs >= 3, "only {packs} packs while the daemon worked");
+    });
+    engine(&["stop", d]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

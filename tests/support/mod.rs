@@ -144,9 +144,15 @@ pub fn engine(args: &[&str]) {
 
 /// Runs a script of `tests/harness`; panics with its output when it fails.
 pub fn engine_script(script: &str, args: &[&str]) {
+    engine_script_env(script, args, &[]);
+}
+
+/// The same with environment variables (`ENGINE=28 MODE=containerd` picks the engine).
+pub fn engine_script_env(script: &str, args: &[&str], env: &[(&str, &str)]) {
     require_root();
     let out = Command::new(repo_root().join("tests/harness").join(script))
         .args(args)
+        .envs(env.iter().copied())
         .env("ENGINE_QUIET", "1")
         .output()
         .unwrap();
