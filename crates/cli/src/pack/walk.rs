@@ -16,7 +16,7 @@ use storesnap_core::manifest::{
 };
 use storesnap_core::redact::{Redaction, Redactor};
 use storesnap_core::source::graphdriver::policy::{
-    classify, is_leftover, is_tar_split, Action, Kind,
+    classify, is_leftover, is_tar_split, volume_db_is_safe, Action, Kind,
 };
 use storesnap_core::source::graphdriver::Driver;
 use storesnap_core::time::UtcTime;
@@ -387,6 +387,17 @@ impl Walker<'_> {
                 }
             }
             Action::ImageConfig if self.options.redact_images => self.redact_image(rel, bytes),
+            Action::VolumeDatabase if !volume_db_is_safe(&bytes) => {
+                self.warnings.push(format!(
+                    "{rel} was left out: a volume in it has driver options or labels, which can hold credentials"
+                ));
+                self.skipped.push(Skipped {
+                    path: rel.to_owned(),
+                    reason: SkipReason::Sensitive,
+                    size: Some(bytes.len() as u64),
+                });
+                return Ok(());
+            }
             _ => bytes,
         };
         self.entries.insert(rel.to_owned(), Entry::File(bytes));

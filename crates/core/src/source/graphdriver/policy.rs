@@ -27,6 +27,35 @@ pub enum Action {
     RedactHostConfig,
     /// An image config: kept byte-exact, or redacted with `--redact`.
     ImageConfig,
+    /// `volumes/metadata.db`: kept only when no volume has driver options or labels, which can
+    /// carry credentials (see [`volume_db_is_safe`]).
+    VolumeDatabase,
+}
+
+/// Whether `volumes/metadata.db` can be packed as it is: it opens, and no volume in it has
+/// driver options or labels (a CIFS or NFS volume's options hold its password).
+pub fn volume_db_is_safe(bytes: &[u8]) -> bool {
+    let Ok(db) = crate::bbolt::Db::open(bytes) else {
+        return false;
+    };
+    let Ok(Some(volumes)) = db.bucket_at(&[b"volumes"]) else {
+        return false;
+    };
+    let Ok(entries) = volumes.entries() else {
+        return false;
+    };
+    entries.into_iter().all(|(_, item)| match item {
+        crate::bbolt::Item::Value(v) => {
+            serde_json::from_slice::<serde_json::Value>(v).is_ok_and(|doc| {
+                ["Options", "Labels"].iter().all(|k| match doc.get(*k) {
+                    None | Some(serde_json::Value::Null) => true,
+                    Some(serde_json::Value::Object(m)) => m.is_empty(),
+                    Some(_) => false,
+                })
+            })
+        }
+        crate::bbolt::Item::Bucket(_) => false,
+    })
 }
 
 /// `image/<driver>/layerdb/sha256/<chain>/tar-split.json.gz`.
@@ -64,6 +93,7 @@ pub fn classify(path: &[&str], kind: Kind) -> Action {
         ["volumes", _] if dir => Keep,
         ["volumes", _, "_data"] if dir => KeepEmpty,
         // metadata.db holds volume driver options, which can carry credentials.
+        ["volumes", "metadata.db"] if file => VolumeDatabase,
         ["volumes", "metadata.db"] => Skip(Sensitive),
         ["volumes", ..] => Skip(Contents),
 
@@ -222,7 +252,7 @@ mod tests {
         );
         check("volumes/data/_data", Kind::Dir, KeepEmpty);
         check("volumes/data/_data/secret.txt", Kind::File, Skip(Contents));
-        check("volumes/metadata.db", Kind::File, Skip(Sensitive));
+        check("volumes/metadata.db", Kind::File, VolumeDatabase);
         check(
             "swarm/certificates/swarm-node.key",
             Kind::File,
