@@ -269,3 +269,25 @@ fn history_names_images_like_docker() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such image: nope:1"));
 }
+
+/// `docker system df` without `-v`: the summary rows. Build cache lives in buildkit/, which a
+/// snapshot does not hold, so that row is ours alone.
+#[test]
+fn df_summary_matches_docker_system_df() {
+    for scenario in Scenario::ALL {
+        let store = store(scenario);
+        let docker: Vec<Value> =
+            lines(&std::fs::read_to_string(store.oracle.join("system-df-summary.jsonl")).unwrap())
+                .into_iter()
+                .filter(|r| r["Type"] != "Build Cache")
+                .collect();
+        assert_eq!(docker.len(), 3);
+        for (label, source) in sources(store, &format!("df-summary-{}", scenario.name())) {
+            let ours: Vec<Value> = lines(&run(&with_source("df", &source, &["--format", "json"])))
+                .into_iter()
+                .filter(|r| r["Type"] != "Build Cache")
+                .collect();
+            assert_eq!(ours, docker, "{} df ({label})", scenario.name());
+        }
+    }
+}

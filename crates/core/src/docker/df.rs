@@ -14,6 +14,75 @@ impl Store {
         self.graph_driver()?.rw_dir(mount_id)
     }
 
+    /// A container's writable layer as `pack` measured it: the driver's diff directory, or the
+    /// snapshotter's usage of its active snapshot.
+    pub(super) fn rw_size(
+        &self,
+        c: &crate::store::Container,
+        dir_sizes: &BTreeMap<String, u64>,
+    ) -> u64 {
+        match self.containerd.as_deref() {
+            Some(cd) => cd
+                .snapshots
+                .get(c.id.as_str())
+                .and_then(|s| s.upper_size)
+                .unwrap_or(0),
+            None => self
+                .mounts
+                .get(&c.id)
+                .and_then(|m| m.mount_id.as_ref())
+                .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
+                .copied()
+                .unwrap_or(0),
+        }
+    }
+
+    /// `LayersSize`, the Images row's size: the listed images' layers (graph driver); every
+    /// snapshot's usage, and from v28 also every blob the images reach, once (containerd,
+    /// moby's `ImageDiskUsage` / `LayerDiskUsage`).
+    fn layers_size(&self, summaries: &[Summary<'_>]) -> i64 {
+        let Some(cd) = self.containerd.as_deref() else {
+            let mut layers: BTreeSet<&ChainId> = BTreeSet::new();
+            for s in summaries {
+                layers.extend(s.image.chain());
+            }
+            return layers
+                .iter()
+                .filter_map(|c| self.layers.get(*c)?.size)
+                .map(|n| n as i64)
+                .fold(0, i64::saturating_add);
+        };
+        let snapshots = cd
+            .snapshots
+            .values()
+            .map(|s| match s.kind {
+                crate::store::SnapshotKind::Active => s.upper_size.unwrap_or(0),
+                _ => s.size.unwrap_or(0),
+            } as i64)
+            .fold(0, i64::saturating_add);
+        if self.generation() < Generation::Docker28 {
+            return snapshots;
+        }
+        let mut blobs: BTreeMap<&crate::id::Digest, u64> = BTreeMap::new();
+        for (id, record) in cd.records.values().map(|r| (&r.target.digest, r)) {
+            blobs.insert(id, record.target.size);
+            if let Some(t) = cd.targets.get(&crate::id::ImageId::from(id.clone())) {
+                for m in &t.manifests {
+                    blobs.insert(&m.digest, m.size);
+                    for d in m.config.iter().chain(&m.layers) {
+                        blobs.insert(&d.digest, d.size);
+                    }
+                }
+            }
+        }
+        let content = blobs
+            .into_iter()
+            .filter(|(d, _)| cd.blobs.get(*d).is_some_and(|b| b.size.is_some()))
+            .map(|(_, n)| n as i64)
+            .fold(0, i64::saturating_add);
+        snapshots.saturating_add(content)
+    }
+
     /// The daemon's list with `withExtraAttrs`: container counts, and shared sizes counted over
     /// the listed images only.
     pub(super) fn summaries_with_usage(&self) -> Vec<Summary<'_>> {
@@ -154,15 +223,7 @@ impl Store {
         };
         let usage = self.disk_usage(dir_sizes, "", &clock);
         let summaries = self.summaries_with_usage();
-        let mut layers: BTreeSet<ChainId> = BTreeSet::new();
-        for s in &summaries {
-            layers.extend(s.image.chain().iter().cloned());
-        }
-        let total: i64 = layers
-            .iter()
-            .filter_map(|c| self.layers.get(c)?.size)
-            .map(|n| n as i64)
-            .fold(0, i64::saturating_add);
+        let total = self.layers_size(&summaries);
         // The CLI: what images without containers would free.
         let in_use = summaries.iter().filter(|s| s.containers > 0);
         let reclaimable = total.saturating_sub(
@@ -183,13 +244,7 @@ impl Store {
                 human_size(part)
             }
         };
-        let rw = |c: &crate::store::Container| -> i64 {
-            self.mounts
-                .get(&c.id)
-                .and_then(|m| m.mount_id.as_ref())
-                .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
-                .map_or(0, |n| *n as i64)
-        };
+        let rw = |c: &crate::store::Container| -> i64 { self.rw_size(c, dir_sizes) as i64 };
         let containers_total: i64 = self
             .containers
             .values()

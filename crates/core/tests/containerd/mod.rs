@@ -427,3 +427,39 @@ fn hostile_containerd_stores_end_in_findings() {
         None,
     );
 }
+
+/// `docker system df` (the summary rows) for every fixture, as the fixture's engine printed it;
+/// build cache aside, which snapshots do not hold.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn disk_summary_matches_the_docker_cli() {
+    for (f, oracle) in [
+        (
+            fixture!("basic"),
+            include_str!("../data/basic/oracle/system-df-summary.jsonl"),
+        ),
+        (
+            fixture!("full"),
+            include_str!("../data/full/oracle/system-df-summary.jsonl"),
+        ),
+        (
+            d28(),
+            include_str!("../data/d28-containerd/oracle/system-df-summary.jsonl"),
+        ),
+    ] {
+        let s = read(f.snapshot);
+        let (store, _) = storesnap_core::source::load(&s);
+        let ours: Vec<serde_json::Value> = store
+            .disk_summary(&s.manifest.dir_sizes)
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .filter(|r| r["Type"] != "Build Cache")
+            .collect();
+        let docker: Vec<serde_json::Value> = oracle
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["Type"] != "Build Cache")
+            .collect();
+        assert_eq!(ours, docker);
+    }
+}
