@@ -36,7 +36,7 @@ impl Store {
 }
 
 /// The harness scenarios (see `tests/harness/engine`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
     Basic,
     Full,
@@ -50,6 +50,8 @@ pub enum Scenario {
     D28Containerd,
     /// The same with a system containerd of its own root, as packaged hosts run it.
     D28System,
+    /// The containerd image store on the native snapshotter.
+    D28Native,
     /// The full scenario on Docker 26 with overlay2.
     D26Graph,
     /// The full scenario on Docker 26 with the containerd image store.
@@ -58,7 +60,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, for tests that hold for any healthy store.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Basic,
         Scenario::Full,
         Scenario::Vfs,
@@ -66,14 +68,16 @@ impl Scenario {
         Scenario::D28Graph,
         Scenario::D28Containerd,
         Scenario::D28System,
+        Scenario::D28Native,
         Scenario::D26Graph,
         Scenario::D26Containerd,
     ];
 
     /// The scenarios whose images live in containerd.
-    pub const CONTAINERD: [Scenario; 3] = [
+    pub const CONTAINERD: [Scenario; 4] = [
         Scenario::D28Containerd,
         Scenario::D28System,
+        Scenario::D28Native,
         Scenario::D26Containerd,
     ];
 
@@ -86,6 +90,7 @@ impl Scenario {
             Scenario::D28Graph => "d28-graph",
             Scenario::D28Containerd => "d28-containerd",
             Scenario::D28System => "d28-system",
+            Scenario::D28Native => "d28-native",
             Scenario::D26Graph => "d26-graph",
             Scenario::D26Containerd => "d26-containerd",
         }

@@ -105,10 +105,13 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
         }
         walker.visit(name)?;
     }
-    match &containerd_root {
-        Some(croot) => walker.containerd(croot, &options.namespace, SNAPSHOTTER)?,
-        None => walker.measure_writable_layers(&storage_driver),
-    }
+    let storage_driver = match &containerd_root {
+        Some(croot) => walker.containerd(croot, &options.namespace)?,
+        None => {
+            walker.measure_writable_layers(&storage_driver);
+            storage_driver
+        }
+    };
 
     let mut counts = count(&walker.entries, walker.bytes_read);
     if containerd_root.is_some() {
@@ -137,12 +140,12 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
             os: std::env::consts::OS.into(),
         },
         engine: options.engine.clone(),
-        storage_driver,
+        storage_driver: storage_driver.clone(),
         data_root: root.display().to_string(),
         containerd: containerd_root.as_ref().map(|r| ContainerdSource {
             root: r.display().to_string(),
             namespace: options.namespace.clone(),
-            snapshotter: SNAPSHOTTER.to_owned(),
+            snapshotter: storage_driver.clone(),
         }),
         counts,
         skipped: walker.skipped,

@@ -141,8 +141,14 @@ pub fn snapshot_dirs(store: &Store, out: &mut Vec<Finding>) {
     if !cd.snapshot_dirs_listed {
         return;
     }
+    // The native snapshotter (and others that copy) gives a view of a committed parent no
+    // directory: it mounts the parent's read-only.
+    let views_have_dirs = crate::source::containerd::policy::has_upper_dirs(&cd.snapshotter);
     for s in cd.snapshots.values() {
         let Some(id) = s.backend_id else { continue };
+        if s.kind == SnapshotKind::View && s.parent.is_some() && !views_have_dirs {
+            continue;
+        }
         if !cd.snapshot_dirs.contains_key(&id) {
             out.push(Finding::new(
                 Code::SnapshotDirMissing,

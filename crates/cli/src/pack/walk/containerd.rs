@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 
 use storesnap_core::manifest::{ImageConfigCheck, SkipReason, Skipped};
 use storesnap_core::source::containerd::policy::{
-    active_snapshots, blob_kinds, classify, has_images, packs_blob, Place, MAX_METADATA_BLOB,
+    active_snapshots, blob_kinds, classify, has_images, has_upper_dirs, packs_blob,
+    snapshotter_in_use, Place, MAX_METADATA_BLOB,
 };
-use storesnap_core::source::containerd::{snapshotter_dir, ROOT};
+use storesnap_core::source::containerd::{snapshotter_dir, META_DB, ROOT, SNAPSHOTTER};
 use storesnap_core::source::graphdriver::policy::{Action, Kind};
 use storesnap_core::store::BlobKind;
 use storesnap_core::ImageId;
@@ -48,17 +49,19 @@ pub fn locate(data_root: &Path, given: Option<&Path>, namespace: &str) -> Option
 }
 
 impl Walker<'_> {
-    /// Walks the containerd root `croot` into the snapshot under [`ROOT`].
-    pub(super) fn containerd(
-        &mut self,
-        croot: &Path,
-        namespace: &str,
-        snapshotter: &str,
-    ) -> anyhow::Result<()> {
+    /// Walks the containerd root `croot` into the snapshot under [`ROOT`]; returns the
+    /// snapshotter Docker's images use.
+    pub(super) fn containerd(&mut self, croot: &Path, namespace: &str) -> anyhow::Result<String> {
         self.entries.insert("containerd".into(), Entry::Dir);
         let mut blobs = Vec::new();
         self.visit_containerd(croot, "", &mut blobs)?;
         self.content(croot, namespace, blobs);
+        let snapshotter = match self.entries.get(META_DB) {
+            Some(Entry::File(db)) => snapshotter_in_use(db, namespace),
+            _ => None,
+        }
+        .unwrap_or_else(|| SNAPSHOTTER.to_owned());
+        let snapshotter = snapshotter.as_str();
         // `docker system df` reports each container's writable layer: the snapshotter's usage
         // of its active snapshot, which for overlayfs is a walk of the upper dir at call time.
         let sdir = snapshotter_dir(snapshotter);
@@ -66,7 +69,12 @@ impl Walker<'_> {
             match active_snapshots(db) {
                 Ok(ids) => {
                     for id in ids {
-                        let rel = format!("{sdir}snapshots/{id}/fs");
+                        // Overlay-type snapshotters measure the upper dir, others the snapshot.
+                        let rel = if has_upper_dirs(snapshotter) {
+                            format!("{sdir}snapshots/{id}/fs")
+                        } else {
+                            format!("{sdir}snapshots/{id}")
+                        };
                         if matches!(self.entries.get(&rel), Some(Entry::Dir)) {
                             let rel_in = rel.strip_prefix(ROOT).unwrap_or(&rel);
                             let size = disk_usage(&croot.join(rel_in));
@@ -79,7 +87,7 @@ impl Walker<'_> {
                     .push(format!("{sdir}metadata.db could not be read: {e}")),
             }
         }
-        Ok(())
+        Ok(snapshotter.to_owned())
     }
 
     fn visit_containerd(

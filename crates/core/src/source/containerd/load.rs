@@ -227,7 +227,14 @@ fn snapshots(
                 backend_id: id,
                 size: b.and_then(|b| b.size),
                 inodes: b.and_then(|b| b.inodes),
-                upper_size: id.and_then(|id| sizes.get(&format!("{root}{id}/fs")).copied()),
+                // Measured at pack time: the upper dir, or the whole snapshot for snapshotters
+                // without one.
+                upper_size: id.and_then(|id| {
+                    sizes
+                        .get(&format!("{root}{id}/fs"))
+                        .or_else(|| sizes.get(&format!("{root}{id}")))
+                        .copied()
+                }),
                 created: rec.created,
                 labels: rec.labels.clone(),
             },

@@ -57,7 +57,15 @@ pub fn classify(path: &[&str], kind: Kind) -> Place {
         [s] if dir && s.starts_with("io.containerd.snapshotter.v1.") => Plain(Keep),
         [s, "metadata.db"] if file && s.starts_with("io.containerd.snapshotter.v1.") => Database,
         [s, "snapshots"] if dir && s.starts_with("io.containerd.snapshotter.v1.") => Plain(Keep),
-        [s, "snapshots", _] if dir && s.starts_with("io.containerd.snapshotter.v1.") => Plain(Keep),
+        // Overlay-type snapshotters keep `fs` and `work` in each snapshot's directory; the others
+        // (native, btrfs…) keep the filesystem itself there, which is never walked.
+        [s, "snapshots", _] if dir && s.starts_with("io.containerd.snapshotter.v1.") => {
+            if has_upper_dirs(s.trim_start_matches("io.containerd.snapshotter.v1.")) {
+                Plain(Keep)
+            } else {
+                Plain(KeepEmpty)
+            }
+        }
         [s, "snapshots", _, "fs" | "work"]
             if dir && s.starts_with("io.containerd.snapshotter.v1.") =>
         {
@@ -71,6 +79,39 @@ pub fn classify(path: &[&str], kind: Kind) -> Place {
         }
         _ => Plain(Skip(OutOfScope)),
     }
+}
+
+/// Whether a snapshotter keeps a snapshot's files in `snapshots/<id>/fs` (beside `work`).
+pub fn has_upper_dirs(snapshotter: &str) -> bool {
+    matches!(snapshotter, "overlayfs" | "fuse-overlayfs" | "stargz")
+}
+
+/// The snapshotter Docker's images use in `namespace`: overlayfs when it has snapshots there,
+/// else the one with the most (Docker can run on native, btrfs, zfs, fuse-overlayfs…).
+pub fn snapshotter_in_use(meta_db: &[u8], namespace: &str) -> Option<String> {
+    let db = Db::open(meta_db).ok()?;
+    let snaps = db
+        .bucket_at(&[b"v1", namespace.as_bytes(), b"snapshots"])
+        .ok()??;
+    let counts: Vec<(String, usize)> = snaps
+        .buckets()
+        .ok()?
+        .into_iter()
+        .map(|(name, b)| {
+            (
+                String::from_utf8_lossy(name).into_owned(),
+                b.entries().map_or(0, |e| e.len()),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    if counts.iter().any(|(name, _)| name == super::SNAPSHOTTER) {
+        return Some(super::SNAPSHOTTER.to_owned());
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(name, _)| name)
 }
 
 /// What each blob of `json_blobs` is, following the image records of `namespace` in
