@@ -552,3 +552,75 @@ fn packing_a_live_containerd_store_succeeds() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// The model of every containerd store holds what `ctr -n moby` listed for it: image records
+/// and targets, content digests, snapshots with parent and kind, and leases.
+#[test]
+fn every_containerd_store_matches_ctr() {
+    use std::collections::BTreeSet;
+    let rows = |text: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+            .collect()
+    };
+    for scenario in Scenario::CONTAINERD {
+        let store = store(scenario);
+        let oracle = |name: &str| fs::read_to_string(store.oracle.join(name)).unwrap();
+        let gz = pack(
+            &store.root,
+            &scratch(&format!("cd-ctr-{}", scenario.name())).join("s.tar.gz"),
+            &["-q"],
+        );
+        let (model, _) = storesnap_core::source::load(&read_snapshot(&gz));
+        let cd = model.containerd.as_deref().unwrap();
+        let name = scenario.name();
+
+        let ctr: BTreeSet<(String, String)> = rows(&oracle("ctr-images.txt"))
+            .into_iter()
+            .map(|r| (r[0].clone(), r[2].clone()))
+            .collect();
+        let ours: BTreeSet<(String, String)> = cd
+            .records
+            .values()
+            .map(|r| (r.name.clone(), r.target.digest.to_string()))
+            .collect();
+        assert_eq!(ours, ctr, "{name}: image records");
+
+        let ctr: BTreeSet<String> = rows(&oracle("ctr-content.txt"))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let ours: BTreeSet<String> = cd
+            .blobs
+            .iter()
+            .filter(|(_, b)| b.size.is_some())
+            .map(|(d, _)| d.to_string())
+            .collect();
+        assert_eq!(ours, ctr, "{name}: content");
+
+        let ctr: BTreeSet<(String, Option<String>, String)> = rows(&oracle("ctr-snapshots.txt"))
+            .into_iter()
+            .map(|r| match r.as_slice() {
+                [k, p, kind] => (k.clone(), Some(p.clone()), kind.clone()),
+                [k, kind] => (k.clone(), None, kind.clone()),
+                other => panic!("{name}: unexpected row {other:?}"),
+            })
+            .collect();
+        assert!(!ctr.is_empty(), "{name}: ctr listed snapshots");
+        let ours: BTreeSet<(String, Option<String>, String)> = cd
+            .snapshots
+            .values()
+            .map(|s| (s.key.clone(), s.parent.clone(), format!("{:?}", s.kind)))
+            .collect();
+        assert_eq!(ours, ctr, "{name}: snapshots");
+
+        let ctr: BTreeSet<String> = rows(&oracle("ctr-leases.txt"))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        let ours: BTreeSet<String> = cd.leases.keys().cloned().collect();
+        assert_eq!(ours, ctr, "{name}: leases");
+    }
+}
