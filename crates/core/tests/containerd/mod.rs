@@ -332,16 +332,34 @@ fn hostile(name: &str, change: impl FnOnce(&mut Snapshot), finding: Option<&str>
     }
 }
 
+/// The path of a packed blob of `kind` that an image uses (an index, or the manifest or config
+/// Docker runs for `local/leaf-a:1`).
 fn blob_of(s: &Snapshot, kind: BlobKind) -> String {
     let (store, _) = storesnap_core::source::load(s);
     let cd = store.containerd.unwrap();
-    let d = cd
-        .blobs
-        .iter()
-        .find(|(_, b)| b.kind == kind && matches!(b.file, BlobFile::Packed { .. }))
-        .unwrap()
-        .0
-        .clone();
+    let d = match kind {
+        BlobKind::Index => cd
+            .blobs
+            .iter()
+            .find(|(_, b)| b.kind == kind && matches!(b.file, BlobFile::Packed { .. }))
+            .unwrap()
+            .0
+            .clone(),
+        _ => {
+            let image = store
+                .images
+                .values()
+                .find(|i| i.tags.iter().any(|t| t.as_str() == "local/leaf-a:1"))
+                .unwrap();
+            let target = &cd.targets[&image.id];
+            let m = &target.manifests[target.chosen.unwrap()];
+            if kind == BlobKind::Config {
+                m.config.clone().unwrap().digest
+            } else {
+                m.digest.clone()
+            }
+        }
+    };
     format!("{BLOBS}{}", d.hex())
 }
 
