@@ -51,6 +51,13 @@ pub fn run(args: InfoArgs) -> anyhow::Result<Exit> {
         m.created, m.host.hostname, m.host.os, m.host.arch
     )?;
     writeln!(out, "data root  {} [{}]", m.data_root, m.storage_driver)?;
+    if let Some(c) = &m.containerd {
+        writeln!(
+            out,
+            "containerd {} (namespace {}, snapshotter {}): the containerd image store",
+            c.root, c.namespace, c.snapshotter
+        )?;
+    }
     writeln!(
         out,
         "contents   {} images, {} layers, {} container mounts, {} containers, {} driver dirs",

@@ -122,10 +122,12 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
         );
         counts.images = store.images.len() as u64;
         counts.layers = store.layers.len() as u64;
-        counts.mounts = store.containerd.map_or(0, |cd| {
-            cd.snapshots
-                .values()
-                .filter(|s| s.kind == storesnap_core::store::SnapshotKind::Active)
+        // A container's mount is its active snapshot, keyed by its ID.
+        counts.mounts = store.containerd.as_deref().map_or(0, |cd| {
+            store
+                .containers
+                .keys()
+                .filter(|c| cd.snapshots.contains_key(c.as_str()))
                 .count() as u64
         });
     }

@@ -256,6 +256,13 @@ fn images(r: &mut Reader, cd: &Containerd, store: &mut Store) {
             digests: Vec::new(),
             chain: OnceLock::new(),
         });
+        // When it was last tagged or pulled: the newest of its records' update times.
+        if let Some(t) = record.updated {
+            let t = crate::time::UtcTime::from_unix(t).rfc3339();
+            if image.last_updated.as_ref().is_none_or(|old| *old < t) {
+                image.last_updated = Some(t);
+            }
+        }
         if image.parent.is_none() {
             image.parent = record.labels.get(PARENT_LABEL).and_then(|p| p.parse().ok());
         }
