@@ -336,6 +336,25 @@ fn containerd_content_damage() {
             ("unused-snapshot", top),
         ]
     });
+    check("ingest-leftover", |d| {
+        // An interrupted pull: what it was is kept, the partial data never.
+        let ingest = d
+            .croot()
+            .join("io.containerd.content.v1.content/ingest/0123abcd");
+        fs::create_dir_all(&ingest).unwrap();
+        fs::write(ingest.join("ref"), "moby/1/layer-sha256:feed").unwrap();
+        fs::write(ingest.join("total"), "1048576").unwrap();
+        fs::write(ingest.join("data"), "LAYER-CONTENT-MARKER-7f3a partial").unwrap();
+        let gz = pack(&d.root, &d.root.with_file_name("ingest.tar.gz"), &["-q"]);
+        let snap = read_snapshot(&gz);
+        assert!(snap
+            .file(&format!(
+                "{ROOT}io.containerd.content.v1.content/ingest/0123abcd/ref"
+            ))
+            .is_some());
+        assert!(!contains(&all_bytes(&gz), "LAYER-CONTENT-MARKER-7f3a"));
+        vec![("leftover", "ingest/0123abcd".into())]
+    });
     check("missing-manifest", |d| {
         let id = d.image("local/base2:1").id.clone();
         fs::remove_file(d.blob(id.digest())).unwrap();
