@@ -643,3 +643,26 @@ fn every_containerd_store_matches_ctr() {
         assert_eq!(ours, ctr, "{name}: leases");
     }
 }
+
+/// A managed containerd root that is a symlink out of the data root is not followed.
+#[test]
+fn a_symlinked_containerd_root_is_not_followed() {
+    let dir = scratch("cd-symlink");
+    let outside = copy_store(store(Scenario::D28Containerd), "cd-symlink-outside");
+    fs::create_dir_all(dir.join("root/containers")).unwrap();
+    fs::create_dir_all(dir.join("root/containerd")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("containerd/daemon"),
+        dir.join("root/containerd/daemon"),
+    )
+    .unwrap();
+    let o = storesnap(&[
+        "pack",
+        "--root",
+        dir.join("root").to_str().unwrap(),
+        "-o",
+        "-",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no containerd image store was found"));
+}

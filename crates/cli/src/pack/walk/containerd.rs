@@ -39,7 +39,16 @@ pub fn locate(data_root: &Path, given: Option<&Path>, namespace: &str) -> Option
     if let Some(r) = given {
         return Some(r.to_owned());
     }
-    let candidates = [data_root.join(MANAGED), PathBuf::from(SYSTEM_ROOT)];
+    // The managed root counts only where it really is under the data root: a symlink there
+    // that leads elsewhere is not followed.
+    let managed = data_root.join(MANAGED);
+    let inside = fs::canonicalize(&managed)
+        .is_ok_and(|m| fs::canonicalize(data_root).is_ok_and(|r| m.starts_with(r)));
+    let candidates: Vec<PathBuf> = if inside {
+        vec![managed, PathBuf::from(SYSTEM_ROOT)]
+    } else {
+        vec![PathBuf::from(SYSTEM_ROOT)]
+    };
     let existing: Vec<&PathBuf> = candidates.iter().filter(|r| meta(r).is_file()).collect();
     existing
         .iter()
