@@ -47,6 +47,16 @@ pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> Str
         ("Host", host),
         ("Engine", engine),
         ("Storage driver", format!("`{}`", m.storage_driver)),
+        (
+            "Image store",
+            match &m.containerd {
+                Some(c) => format!(
+                    "containerd (`{}`, namespace `{}`, snapshotter `{}`)",
+                    c.root, c.namespace, c.snapshotter
+                ),
+                None => "graph driver".to_owned(),
+            },
+        ),
         ("Data root", format!("`{}`", m.data_root)),
         ("Packed", format!("{} by {}", m.created, m.tool)),
         (
