@@ -121,7 +121,10 @@ fn containerd_packs_hold_the_metadata_and_no_layer() {
             cd.snapshots
                 .values()
                 .filter(|s| s.kind == SnapshotKind::Active
-                    && model.containers.keys().any(|c| c.as_str() == s.key))
+                    && model
+                        .containers
+                        .keys()
+                        .any(|c| c.as_str() == s.key.as_str()))
                 .count(),
             containers
         );
@@ -393,7 +396,11 @@ fn containerd_snapshot_damage() {
         let other = cd
             .snapshots
             .keys()
-            .find(|k| k.starts_with("sha256:") && *k != below.as_str() && *k != child.as_str())
+            .find(|k| {
+                k.starts_with("sha256:")
+                    && k.as_str() != below.as_str()
+                    && k.as_str() != child.as_str()
+            })
             .unwrap();
         d.patch_meta(
             format!("parent{below}").as_bytes(),
@@ -631,7 +638,13 @@ fn every_containerd_store_matches_ctr() {
         let ours: BTreeSet<(String, Option<String>, String)> = cd
             .snapshots
             .values()
-            .map(|s| (s.key.clone(), s.parent.clone(), format!("{:?}", s.kind)))
+            .map(|s| {
+                (
+                    s.key.to_string(),
+                    s.parent.as_ref().map(ToString::to_string),
+                    format!("{:?}", s.kind),
+                )
+            })
             .collect();
         assert_eq!(ours, ctr, "{name}: snapshots");
 
@@ -639,7 +652,7 @@ fn every_containerd_store_matches_ctr() {
             .into_iter()
             .map(|r| r[0].clone())
             .collect();
-        let ours: BTreeSet<String> = cd.leases.keys().cloned().collect();
+        let ours: BTreeSet<String> = cd.leases.keys().map(ToString::to_string).collect();
         assert_eq!(ours, ctr, "{name}: leases");
     }
 }

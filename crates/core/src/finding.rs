@@ -43,9 +43,9 @@ pub enum Subject {
     /// A containerd content blob.
     Blob(crate::id::Digest),
     /// A containerd snapshot, by key.
-    Snapshot(String),
+    Snapshot(crate::id::SnapshotKey),
     /// A containerd lease, by ID.
-    Lease(String),
+    Lease(crate::id::LeaseId),
 }
 
 macro_rules! codes {

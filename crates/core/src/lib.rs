@@ -25,7 +25,9 @@ pub mod timeline;
 pub use checks::analyze;
 pub use error::{Error, Result};
 pub use finding::{Code, Finding, Severity, Subject};
-pub use id::{chain_id, CacheId, ChainId, ContainerId, DiffId, Digest, ImageId, RefName};
+pub use id::{
+    chain_id, CacheId, ChainId, ContainerId, DiffId, Digest, ImageId, LeaseId, RefName, SnapshotKey,
+};
 pub use manifest::Manifest;
 pub use provenance::Provenance;
 pub use snapshot::{Entry, Limits, Progress, SlicedReader, Snapshot, SnapshotWriter};

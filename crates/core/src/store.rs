@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::id::{CacheId, ChainId, ContainerId, DiffId, Digest, ImageId, RefName};
+use crate::id::{
+    CacheId, ChainId, ContainerId, DiffId, Digest, ImageId, LeaseId, RefName, SnapshotKey,
+};
 use crate::provenance::Provenance;
 use crate::source::graphdriver::Driver;
 
@@ -279,7 +281,7 @@ pub struct Containerd {
     /// Content blobs by digest, from meta.db and the content store.
     pub blobs: BTreeMap<Digest, Blob>,
     /// Snapshots by key (`sha256:<chainID>`, `<container>-init`, `<container>`…).
-    pub snapshots: BTreeMap<String, Snapshot>,
+    pub snapshots: BTreeMap<SnapshotKey, Snapshot>,
     /// Snapshot directories of the snapshotter (`snapshots/<id>`), by backend ID.
     pub snapshot_dirs: BTreeMap<u64, SnapshotDir>,
     /// Whether the source lists the snapshot directories, so that a missing one is damage.
@@ -289,7 +291,7 @@ pub struct Containerd {
     pub snapshotter_read: bool,
     /// Every backend ID the snapshotter knows, in any namespace.
     pub backend_ids: std::collections::BTreeSet<u64>,
-    pub leases: BTreeMap<String, Lease>,
+    pub leases: BTreeMap<LeaseId, Lease>,
     /// Unfinished writes in the content store's `ingest/`, by directory name.
     pub ingests: Vec<String>,
     /// Graph-driver metadata left from before the switch (`image/<driver>/`).
@@ -375,12 +377,12 @@ pub enum BlobKind {
 }
 
 /// A snapshot of the snapshotter Docker uses.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    pub key: String,
+    pub key: SnapshotKey,
     pub kind: SnapshotKind,
     /// The parent's key.
-    pub parent: Option<String>,
+    pub parent: Option<SnapshotKey>,
     /// The snapshotter's ID, which names `snapshots/<id>`.
     pub backend_id: Option<u64>,
     /// Bytes and inodes the snapshotter recorded at commit (committed snapshots only).
@@ -410,14 +412,14 @@ pub struct SnapshotDir {
 }
 
 /// A lease: what it holds back from garbage collection, and until when.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Lease {
-    pub id: String,
+    pub id: LeaseId,
     pub created: Option<i64>,
     pub labels: BTreeMap<String, String>,
     pub content: Vec<Digest>,
     /// (snapshotter, key)
-    pub snapshots: Vec<(String, String)>,
+    pub snapshots: Vec<(String, SnapshotKey)>,
     /// `containerd.io/gc.expire`, as Unix seconds.
     pub expires: Option<i64>,
 }

@@ -93,10 +93,7 @@ pub fn snapshots(store: &Store, out: &mut Vec<Finding>) {
             if !seen.insert(c.clone()) {
                 continue;
             }
-            let subjects = vec![
-                Subject::Chain(c.clone()),
-                Subject::Snapshot(c.as_str().to_owned()),
-            ];
+            let subjects = vec![Subject::Chain(c.clone()), Subject::Snapshot(c.into())];
             // An unknown kind (the snapshotter's records unreadable) is not evidence of damage.
             let Some(s) = cd
                 .snapshots
@@ -229,7 +226,7 @@ pub fn container_snapshots(store: &Store, out: &mut Vec<Finding>) {
             Code::ContainerSnapshotMissing,
             vec![
                 Subject::Container(c.id.clone()),
-                Subject::Snapshot(id.to_owned()),
+                Subject::Snapshot((&c.id).into()),
             ],
             format!("container {} ({}) {problem}", c.id.short(), c.name),
         ));

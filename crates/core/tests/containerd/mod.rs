@@ -133,7 +133,13 @@ fn the_model_holds_what_ctr_listed() {
     let ours: BTreeSet<(String, Option<String>, String)> = cd
         .snapshots
         .values()
-        .map(|s| (s.key.clone(), s.parent.clone(), format!("{:?}", s.kind)))
+        .map(|s| {
+            (
+                s.key.to_string(),
+                s.parent.as_ref().map(ToString::to_string),
+                format!("{:?}", s.kind),
+            )
+        })
         .collect();
     same("ctr", ours, ctr);
     // Every snapshot has its directory, and every active one a measured upper dir.
@@ -153,7 +159,7 @@ fn the_model_holds_what_ctr_listed() {
 
     // Leases by ID.
     let ctr: BTreeSet<&str> = ctr_rows(CTR_LEASES).iter().map(|r| r[0]).collect();
-    let ours: BTreeSet<&str> = cd.leases.keys().map(String::as_str).collect();
+    let ours: BTreeSet<&str> = cd.leases.keys().map(|l| l.as_str()).collect();
     same("ctr", ours, ctr);
 }
 

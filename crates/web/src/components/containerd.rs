@@ -115,7 +115,7 @@ fn image(loaded: &Loaded, cd: &Containerd, id: &ImageId) -> Html {
             <h4>{ "Leases" }</h4>
             <ul id="containerd-leases">
                 { for leases.iter().map(|l| html! {
-                    <li data-lease={l.id.clone()} class="mono">
+                    <li data-lease={l.id.to_string()} class="mono">
                         { &l.id }{ l.expires.map(|e| format!(" (expires {})", time(Some(e)))).unwrap_or_default() }
                     </li>
                 }) }
@@ -137,7 +137,7 @@ fn snapshot_table<'a>(cd: &Containerd, snapshots: impl Iterator<Item = &'a Snaps
                     None => "-".into(),
                 };
                 html! {
-                    <tr data-snapshot={s.key.clone()}>
+                    <tr data-snapshot={s.key.to_string()}>
                         <td class="mono">{ short(&s.key) }</td>
                         <td>{ s.kind.as_str() }</td>
                         <td class="mono">{ dir }</td>

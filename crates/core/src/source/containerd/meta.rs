@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::bbolt::{go_time, varint, BoltError, Bucket, Db};
-use crate::id::Digest;
+use crate::id::{Digest, LeaseId, SnapshotKey};
 use crate::store::{Descriptor, ImageRecord, Lease};
 use crate::time::parse_rfc3339_utc;
 
@@ -14,8 +14,8 @@ pub struct Meta {
     /// Content records: size and labels.
     pub blobs: BTreeMap<Digest, (Option<u64>, BTreeMap<String, String>)>,
     /// Snapshot records of one snapshotter by key: (backend name, parent key, labels, created).
-    pub snapshots: BTreeMap<String, SnapshotRecord>,
-    pub leases: BTreeMap<String, Lease>,
+    pub snapshots: BTreeMap<SnapshotKey, SnapshotRecord>,
+    pub leases: BTreeMap<LeaseId, Lease>,
     /// Values that could not be read, as (what, why) for findings.
     pub problems: Vec<String>,
 }
@@ -25,7 +25,7 @@ pub struct Meta {
 pub struct SnapshotRecord {
     /// The snapshotter's key for it, `<namespace>/<n>/<key>`.
     pub backend: String,
-    pub parent: Option<String>,
+    pub parent: Option<SnapshotKey>,
     pub labels: BTreeMap<String, String>,
     pub created: Option<i64>,
 }
@@ -109,11 +109,27 @@ pub fn read(db: &Db, namespace: &str, snapshotter: &str) -> Result<Meta, BoltErr
     }
     if let Some(snaps) = ns.bucket_at(&[b"snapshots", snapshotter.as_bytes()])? {
         for (key, b) in snaps.buckets()? {
+            let Ok(key) = text(key).parse::<SnapshotKey>() else {
+                meta.problems.push(format!(
+                    "snapshot record {:?} is not a usable key",
+                    text(key)
+                ));
+                continue;
+            };
+            let parent = b.value(b"parent")?.map(text).filter(|p| !p.is_empty());
+            let parent = match parent.map(|p| p.parse::<SnapshotKey>()) {
+                Some(Ok(p)) => Some(p),
+                Some(Err(e)) => {
+                    meta.problems.push(format!("snapshot {key}: parent {e}"));
+                    None
+                }
+                None => None,
+            };
             meta.snapshots.insert(
-                text(key),
+                key,
                 SnapshotRecord {
                     backend: b.value(b"name")?.map(text).unwrap_or_default(),
-                    parent: b.value(b"parent")?.map(text).filter(|p| !p.is_empty()),
+                    parent,
                     labels: labels(&b)?,
                     created: time(&b, b"createdat")?,
                 },
@@ -122,7 +138,11 @@ pub fn read(db: &Db, namespace: &str, snapshotter: &str) -> Result<Meta, BoltErr
     }
     if let Some(leases) = ns.bucket(b"leases")? {
         for (id, b) in leases.buckets()? {
-            let id = text(id);
+            let Ok(id) = text(id).parse::<LeaseId>() else {
+                meta.problems
+                    .push(format!("lease {:?} is not a usable ID", text(id)));
+                continue;
+            };
             let labels = labels(&b)?;
             let content = match b.bucket(b"content")? {
                 Some(c) => c
@@ -136,7 +156,9 @@ pub fn read(db: &Db, namespace: &str, snapshotter: &str) -> Result<Meta, BoltErr
             if let Some(s) = b.bucket(b"snapshots")? {
                 for (snapshotter, keys) in s.buckets()? {
                     for (key, _) in keys.entries()? {
-                        snapshots.push((text(snapshotter), text(key)));
+                        if let Ok(key) = text(key).parse() {
+                            snapshots.push((text(snapshotter), key));
+                        }
                     }
                 }
             }
