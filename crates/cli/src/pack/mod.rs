@@ -34,8 +34,11 @@ pub use walk::collect;
 ///
 /// Packs repositories.json, imagedb, layerdb (with tar-split), mounts, distribution metadata,
 /// the graph driver's link/lower files and l/ symlinks, and container configs, into one
-/// deterministic .tar.gz. Never packs layer contents, container logs, volume data, swarm or
-/// trust keys. Container env values, labels, command arguments, health checks and log options
+/// deterministic .tar.gz. For a daemon that keeps images in containerd (Docker 29's default),
+/// it packs containerd's meta.db and the snapshotter's metadata.db (copied as bytes), every
+/// content blob that is not a layer (indexes, manifests, configs), each layer's digest and
+/// size, and which snapshot directories exist. Never packs layer contents, container logs,
+/// volume data, swarm or trust keys. Container env values, labels, command arguments, health checks and log options
 /// are replaced by `<redacted:…>` markers (a keyed hash: equal values stay equal).
 ///
 /// Run it as root on the Docker host; it only reads. Stopping the daemon first gives the most
