@@ -232,6 +232,64 @@ fn the_viewer_shows_a_containerd_store() {
         .contains("sha256(manifest) = ID"));
 }
 
+/// A containerd finding about a blob selects the image made of it.
+#[test]
+fn a_containerd_finding_selects_its_image() {
+    let root = copy_store(store(Scenario::D28Containerd), "viewer-cd-damage");
+    let dir = scratch("viewer-cd-damage-out");
+    let (model, _) = storesnap_core::analyze(&read_snapshot(&pack(
+        &root,
+        &dir.join("before.tar.gz"),
+        &["-q"],
+    )));
+    let cd = model.containerd.as_deref().unwrap();
+    let image = model
+        .images
+        .values()
+        .find(|i| i.tags.iter().any(|t| t.as_str() == "local/leaf-a:1"))
+        .unwrap();
+    let target = &cd.targets[&image.id];
+    let config = target.manifests[target.chosen.unwrap()]
+        .config
+        .clone()
+        .unwrap()
+        .digest;
+    let blob = root.join(format!(
+        "containerd/daemon/io.containerd.content.v1.content/blobs/sha256/{}",
+        config.hex()
+    ));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes.push(b' ');
+    std::fs::write(&blob, bytes).unwrap();
+    let snapshot = dir.join("damaged.tar.gz");
+    pack(&root, &snapshot, &["-q"]);
+    let dist = viewer_dist(&dir);
+
+    let browser = Browser::start();
+    browser.goto(&serve(dist));
+    let input = browser.wait_for("input[type=file]").remove(0);
+    browser.send_keys(&input, snapshot.to_str().unwrap());
+    let finding = browser
+        .wait_for("li[data-finding-code='blob-digest-mismatch']")
+        .remove(0);
+    browser.click(&finding);
+    eventually(1, || {
+        browser
+            .find_all("#containerd-records tr[data-record]")
+            .len()
+            .min(1)
+    });
+    let records: Vec<String> = browser
+        .find_all("#containerd-records tr[data-record]")
+        .iter()
+        .map(|r| browser.attribute(r, "data-record"))
+        .collect();
+    assert!(
+        records.iter().any(|r| r == "docker.io/local/leaf-a:1"),
+        "{records:?}"
+    );
+}
+
 /// Clicks the first element matching `css` from inside the page: SVG nodes panned out of view
 /// are not clickable through WebDriver, but users reach them by panning.
 fn click_in_page(browser: &Browser, css: &str) {

@@ -435,6 +435,21 @@ impl Containerd {
             .filter(move |r| r.target.digest == *image.digest())
     }
 
+    /// The first image (by ID) made of blob `d`: its index, a manifest, a config or a layer.
+    pub fn image_using(&self, d: &Digest) -> Option<&ImageId> {
+        self.targets
+            .iter()
+            .find(|(id, t)| {
+                id.digest() == d
+                    || t.manifests.iter().any(|m| {
+                        m.digest == *d
+                            || m.config.as_ref().is_some_and(|c| c.digest == *d)
+                            || m.layers.iter().any(|l| l.digest == *d)
+                    })
+            })
+            .map(|(id, _)| id)
+    }
+
     /// Leases that hold any of `digests` or of the snapshots `keys`.
     pub fn leases_holding<'a>(
         &'a self,

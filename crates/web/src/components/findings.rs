@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use storesnap_core::Subject;
+use storesnap_core::{ChainId, Subject};
 use yew::prelude::*;
 
 use crate::state::{Loaded, Selection};
@@ -15,10 +15,22 @@ pub struct FindingsProps {
 
 #[function_component(Findings)]
 pub fn findings(props: &FindingsProps) -> Html {
+    let store = &props.loaded.store;
     let items = props.loaded.findings.iter().map(|f| {
         let target = f.subjects.iter().find_map(|s| match s {
             Subject::Chain(c) => Some(Selection::Layer(c.clone())),
             Subject::Image(i) => Some(Selection::Image(i.clone())),
+            // A layer's snapshot is keyed by its chainID; a blob belongs to an image.
+            Subject::Snapshot(k) => k
+                .parse::<ChainId>()
+                .ok()
+                .filter(|c| store.layers.contains_key(c))
+                .map(Selection::Layer),
+            Subject::Blob(d) => store
+                .containerd
+                .as_deref()
+                .and_then(|cd| cd.image_using(d))
+                .map(|i| Selection::Image(i.clone())),
             _ => None,
         });
         let onclick = {
