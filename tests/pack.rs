@@ -1,5 +1,5 @@
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use storesnap_core::manifest::SkipReason;
 use storesnap_core::Entry;
@@ -292,20 +292,9 @@ fn packing_a_live_daemon_warns_but_does_not_fail() {
     engine(&["start", d]);
     let result = std::panic::catch_unwind(|| {
         engine(&["populate", d, "basic"]);
-        let mut churn = Command::new(repo_root().join("tests/harness/engine"))
-            .args(["churn", d, "25"])
-            .env("ENGINE_QUIET", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut churn = churn(&dir, 25);
         // With the daemon up, pack records what it is: the first thing a bug report needs.
-        let socket = format!(
-            "unix://{}/docker.sock",
-            std::fs::read_to_string(dir.join("exec-root"))
-                .unwrap()
-                .trim()
-        );
+        let socket = daemon_socket(&dir);
         let gz = pack(
             &dir.join("root"),
             &dir.join("engine.tar.gz"),

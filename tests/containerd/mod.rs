@@ -226,17 +226,8 @@ fn packing_a_live_containerd_store_succeeds() {
     );
     let result = std::panic::catch_unwind(|| {
         engine(&["populate", d, "basic"]);
-        let mut churn = std::process::Command::new(repo_root().join("tests/harness/engine"))
-            .args(["churn", d, "20"])
-            .env("ENGINE_QUIET", "1")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let socket = format!(
-            "unix://{}/docker.sock",
-            fs::read_to_string(dir.join("exec-root")).unwrap().trim()
-        );
+        let mut churn = churn(&dir, 20);
+        let socket = daemon_socket(&dir);
         let gz = pack(
             &dir.join("root"),
             &dir.join("engine.tar.gz"),

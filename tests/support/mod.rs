@@ -168,6 +168,23 @@ pub fn engine_script_env(script: &str, args: &[&str], env: &[(&str, &str)]) {
     );
 }
 
+/// Starts the harness building and removing images on the daemon of `dir` for `seconds`.
+pub fn churn(dir: &Path, seconds: u32) -> std::process::Child {
+    Command::new(repo_root().join("tests/harness/engine"))
+        .args(["churn", dir.to_str().unwrap(), &seconds.to_string()])
+        .env("ENGINE_QUIET", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The socket of the daemon the harness started on `dir`.
+pub fn daemon_socket(dir: &Path) -> String {
+    let exec = std::fs::read_to_string(dir.join("exec-root")).unwrap();
+    format!("unix://{}/docker.sock", exec.trim())
+}
+
 /// The store of a scenario, built once per test process.
 pub fn store(scenario: Scenario) -> &'static Store {
     static STORES: [OnceLock<Store>; Scenario::ALL.len()] =

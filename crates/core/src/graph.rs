@@ -285,7 +285,11 @@ pub fn layout(graph: &LayerGraph, expanded: &BTreeSet<ChainId>, spacing: Spacing
                         last: last.clone(),
                         count: run.len(),
                     },
-                    &graph.nodes[last].children[..1],
+                    // A run's last layer leads on to its first child, if any.
+                    {
+                        let children = &graph.nodes[last].children;
+                        &children[..children.len().min(1)]
+                    },
                 )
             } else {
                 let children = graph.nodes.get(start).map_or(&[][..], |n| &n.children[..]);

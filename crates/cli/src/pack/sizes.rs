@@ -5,35 +5,10 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-pub(super) fn dir_size(dir: &Path) -> u64 {
+/// Every entry under `dir` (not `dir` itself), by `lstat`, each inode once; entries that
+/// vanish while walking are skipped.
+fn each_inode(dir: &Path, mut visit: impl FnMut(&fs::Metadata)) {
     let mut seen = std::collections::HashSet::new();
-    let mut total = 0;
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = fs::read_dir(&d) else { continue };
-        for entry in rd.flatten() {
-            let Ok(m) = entry.metadata() else { continue };
-            if m.is_dir() {
-                stack.push(entry.path());
-            } else if m.len() > 0 && seen.insert((m.dev(), m.ino())) {
-                total += m.len();
-            }
-        }
-    }
-    total
-}
-
-/// containerd's `fs.DiskUsage` (continuity), which the overlayfs snapshotter reports for an
-/// active snapshot: allocated bytes (`st_blocks * 512`) of every entry, the directory itself
-/// included, each inode once.
-pub(super) fn disk_usage(dir: &Path) -> u64 {
-    let mut seen = std::collections::HashSet::new();
-    let mut total: u64 = 0;
-    let Ok(root) = fs::symlink_metadata(dir) else {
-        return 0;
-    };
-    seen.insert((root.dev(), root.ino()));
-    total += root.blocks() * 512;
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
         let Ok(rd) = fs::read_dir(&d) else { continue };
@@ -43,10 +18,33 @@ pub(super) fn disk_usage(dir: &Path) -> u64 {
                 stack.push(entry.path());
             }
             if seen.insert((m.dev(), m.ino())) {
-                total = total.saturating_add(m.blocks() * 512);
+                visit(&m);
             }
         }
     }
+}
+
+/// moby's `directory.Size`: the apparent size of everything but directories, hard links once,
+/// symlinks by their own size.
+pub(super) fn dir_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    each_inode(dir, |m| {
+        if !m.is_dir() {
+            total += m.len();
+        }
+    });
+    total
+}
+
+/// containerd's `fs.DiskUsage` (continuity), which the overlayfs snapshotter reports for an
+/// active snapshot: allocated bytes (`st_blocks * 512`) of every entry, the directory itself
+/// included, each inode once.
+pub(super) fn disk_usage(dir: &Path) -> u64 {
+    let Ok(root) = fs::symlink_metadata(dir) else {
+        return 0;
+    };
+    let mut total = root.blocks() * 512;
+    each_inode(dir, |m| total = total.saturating_add(m.blocks() * 512));
     total
 }
 

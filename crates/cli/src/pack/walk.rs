@@ -192,15 +192,16 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn visit(&mut self, rel: &str) -> anyhow::Result<()> {
-        let abs = self.root.join(rel);
-        let meta = match fs::symlink_metadata(&abs) {
+    /// `lstat` of `abs` (named `rel` in the snapshot) and what kind of object it is; `None`,
+    /// recorded as vanished, when it is gone.
+    fn lstat(&mut self, rel: &str, abs: &Path) -> anyhow::Result<Option<(fs::Metadata, Kind)>> {
+        let meta = match fs::symlink_metadata(abs) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.vanished(rel);
-                return Ok(());
+                return Ok(None);
             }
-            Err(e) => return Err(io_error(e, &abs)),
+            Err(e) => return Err(io_error(e, abs)),
         };
         let ft = meta.file_type();
         let kind = if ft.is_dir() {
@@ -211,6 +212,14 @@ impl Walker<'_> {
             Kind::Symlink
         } else {
             Kind::Other
+        };
+        Ok(Some((meta, kind)))
+    }
+
+    fn visit(&mut self, rel: &str) -> anyhow::Result<()> {
+        let abs = self.root.join(rel);
+        let Some((meta, kind)) = self.lstat(rel, &abs)? else {
+            return Ok(());
         };
         if kind == Kind::Symlink && !self.symlink_stays_inside(rel, &abs)? {
             return Ok(());
@@ -503,9 +512,6 @@ impl Walker<'_> {
     }
 }
 
-/// moby's `directory.Size`: the apparent size of everything but directories, hard links once,
-/// symlinks by their own size; entries that vanish while walking are ignored. Only `lstat`s:
-/// nothing under the directory is opened.
 /// Lists a directory's entry names, sorted; `None` if it does not exist.
 fn list_dir(dir: &Path) -> anyhow::Result<Option<Vec<String>>> {
     let rd = match fs::read_dir(dir) {

@@ -75,12 +75,26 @@ impl Store {
         chain
     }
 
+    /// How many containers run each platform manifest (`ImageManifest` in their config).
+    fn containers_by_manifest(&self) -> BTreeMap<&Digest, i64> {
+        let mut out = BTreeMap::new();
+        for d in self
+            .containers
+            .values()
+            .filter_map(|c| c.image_manifest.as_ref())
+        {
+            *out.entry(d).or_default() += 1;
+        }
+        out
+    }
+
     pub(super) fn containerd_summaries(
         &self,
         cd: &Containerd,
         all: bool,
         generation: Generation,
     ) -> Vec<Summary<'_>> {
+        let by_manifest = self.containers_by_manifest();
         let intermediate: BTreeSet<&str> = cd
             .records
             .values()
@@ -166,11 +180,7 @@ impl Store {
                     size = size.saturating_add(Self::snapshot_total(cd, top.as_str()));
                 }
                 chains.extend(chain);
-                containers += self
-                    .containers
-                    .values()
-                    .filter(|c| c.image_manifest.as_ref() == Some(&m.digest))
-                    .count() as i64;
+                containers += by_manifest.get(&m.digest).copied().unwrap_or(0);
                 best = true;
             }
             if !best {
@@ -217,6 +227,7 @@ impl Store {
     /// Shared sizes as `computeSharedSize` counts them: the stored usage of each single
     /// snapshot more than one listed image uses.
     pub(super) fn containerd_add_usage(&self, cd: &Containerd, summaries: &mut [Summary<'_>]) {
+        let by_manifest = self.containers_by_manifest();
         let mut refs: BTreeMap<ChainId, usize> = BTreeMap::new();
         for s in summaries.iter() {
             let unique: BTreeSet<&ChainId> = s.chains.iter().collect();
@@ -238,12 +249,7 @@ impl Store {
                 .map(|t| {
                     t.manifests
                         .iter()
-                        .map(|m| {
-                            self.containers
-                                .values()
-                                .filter(|c| c.image_manifest.as_ref() == Some(&m.digest))
-                                .count() as i64
-                        })
+                        .filter_map(|m| by_manifest.get(&m.digest))
                         .sum()
                 })
                 .unwrap_or(0);

@@ -117,21 +117,7 @@ impl Store {
             .iter()
             .map(|c| {
                 let created = c.created_unix.unwrap_or(generation.missing_time());
-                let size_rw = match self.containerd.as_deref() {
-                    // The snapshotter's usage of the container's active snapshot.
-                    Some(cd) => cd
-                        .snapshots
-                        .get(c.id.as_str())
-                        .and_then(|s| s.upper_size)
-                        .unwrap_or(0),
-                    None => self
-                        .mounts
-                        .get(&c.id)
-                        .and_then(|m| m.mount_id.as_ref())
-                        .and_then(|id| dir_sizes.get(&self.rw_size_key(id.as_str())?))
-                        .copied()
-                        .unwrap_or(0),
-                };
+                let size_rw = self.rw_size(c, dir_sizes);
                 let local_volumes = c.volumes.len();
                 ContainerRow {
                     command: quote(&c.command_line()),

@@ -111,23 +111,8 @@ impl Walker<'_> {
             croot.join(rel)
         };
         let snap = format!("{ROOT}{rel}").trim_end_matches('/').to_owned();
-        let meta = match fs::symlink_metadata(&abs) {
-            Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.vanished(&snap);
-                return Ok(());
-            }
-            Err(e) => return Err(io_error(e, &abs)),
-        };
-        let ft = meta.file_type();
-        let kind = if ft.is_dir() {
-            Kind::Dir
-        } else if ft.is_file() {
-            Kind::File
-        } else if ft.is_symlink() {
-            Kind::Symlink
-        } else {
-            Kind::Other
+        let Some((meta, kind)) = self.lstat(&snap, &abs)? else {
+            return Ok(());
         };
         let parts: Vec<&str> = if rel.is_empty() {
             Vec::new()
