@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use indicatif::ProgressBar;
@@ -27,7 +27,10 @@ use storesnap_core::source::containerd::SNAPSHOTTER;
 use super::sizes::{dir_size, naive_diff_size};
 
 mod containerd;
+mod host;
+
 use super::{Host, Options, PackError, Packed};
+use host::{io_error, lexically_inside, list_dir};
 
 pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow::Result<Packed> {
     let meta = fs::metadata(root).map_err(|e| match e.kind() {
@@ -512,56 +515,6 @@ impl Walker<'_> {
     }
 }
 
-/// Lists a directory's entry names, sorted; `None` if it does not exist.
-fn list_dir(dir: &Path) -> anyhow::Result<Option<Vec<String>>> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e)
-            if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) =>
-        {
-            return Ok(None)
-        }
-        Err(e) => return Err(io_error(e, dir)),
-    };
-    let mut names = Vec::new();
-    for entry in rd {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_error(e, dir)),
-        };
-        match entry.file_name().into_string() {
-            Ok(name) => names.push(name),
-            // Docker writes ASCII names only; anything else is not its metadata.
-            Err(name) => anyhow::bail!("non-UTF-8 file name {:?} in {}", name, dir.display()),
-        }
-    }
-    names.sort();
-    Ok(Some(names))
-}
-
-fn io_error(e: io::Error, path: &Path) -> anyhow::Error {
-    if e.kind() == io::ErrorKind::PermissionDenied {
-        return PackError::PermissionDenied(path.to_owned()).into();
-    }
-    anyhow::Error::from(e).context(format!("reading {}", path.display()))
-}
-
-/// Whether `path`, with `.` and `..` resolved without touching the filesystem, lies under `root`.
-fn lexically_inside(path: &Path, root: &Path) -> bool {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out.starts_with(root)
-}
-
 fn count(entries: &BTreeMap<String, Entry>, bytes_read: u64) -> Counts {
     let mut c = Counts {
         bytes_read,
@@ -625,26 +578,4 @@ fn redaction_key(root: &Path) -> [u8; 32] {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Writes the snapshot next to its final name and renames it into place, so a failed pack never
-/// leaves a half-written file that looks like a snapshot.
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn symlink_targets_are_judged_lexically() {
-        let root = Path::new("/r/docker");
-        assert!(lexically_inside(
-            Path::new("/r/docker/overlay2/l/../abc/diff"),
-            root
-        ));
-        assert!(!lexically_inside(
-            Path::new("/r/docker/overlay2/l/../../../etc"),
-            root
-        ));
-        assert!(!lexically_inside(Path::new("/etc/passwd"), root));
-        assert!(!lexically_inside(Path::new("/r/docker-other/x"), root));
-    }
 }

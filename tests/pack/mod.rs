@@ -6,18 +6,11 @@ use storesnap_core::Entry;
 
 use crate::support::*;
 
-const PLANTED_SECRETS: &[&str] = &[
-    "PLANTED-SECRET-env-5e1",
-    "PLANTED-SECRET-token-77a",
-    "PLANTED-SECRET-label-0b3",
-    "PLANTED-SECRET-health-c4d",
-    "PLANTED-SECRET-logopt-9e2",
-    "PLANTED-SECRET-arg-a18",
-];
-const IMAGE_SECRETS: &[&str] = &[
-    "PLANTED-IMAGE-SECRET-env-6f0",
-    "PLANTED-IMAGE-SECRET-arg-21b",
-];
+/// Packing while a daemon works on the store.
+mod live;
+/// Secrets never reach a snapshot, and `--redact` takes image configs too.
+mod privacy;
+
 /// Strings that exist only inside layer files, container logs and volume data.
 const CONTENT_MARKERS: &[&str] = &[
     "LAYER-CONTENT-MARKER-7f3a",
@@ -133,113 +126,6 @@ fn snapshot_holds_every_metadata_file_and_nothing_else() {
     assert!(on_disk.success());
 }
 
-/// The scenarios whose secrets the privacy tests look for: both kinds of store, both engines.
-const PRIVACY: [Scenario; 4] = [
-    Scenario::Full,
-    Scenario::D28Graph,
-    Scenario::D28Containerd,
-    Scenario::D26Containerd,
-];
-
-#[test]
-fn planted_secrets_appear_nowhere() {
-    for scenario in PRIVACY {
-        planted_secrets_appear_nowhere_in(scenario);
-    }
-}
-
-fn planted_secrets_appear_nowhere_in(scenario: Scenario) {
-    let store = store(scenario);
-    let dir = scratch(&format!("secrets-{}", scenario.name()));
-    let gz = pack(&store.root, &dir.join("s.tar.gz"), &[]);
-    let bytes = all_bytes(&gz);
-    for secret in PLANTED_SECRETS {
-        assert!(!contains(&bytes, secret), "{secret} survived redaction");
-    }
-    // The secrets are really on disk, and the names and hashed markers are kept.
-    let disk = Command::new("grep")
-        .args(["-rqa", PLANTED_SECRETS[0]])
-        .arg(store.root.join("containers"))
-        .status()
-        .unwrap();
-    assert!(disk.success());
-    assert!(contains(&bytes, "DB_PASSWORD=<redacted:"));
-    let snap = read_snapshot(&gz);
-    let fields: Vec<&String> = snap
-        .manifest
-        .redacted
-        .iter()
-        .flat_map(|r| &r.fields)
-        .collect();
-    for f in [
-        "Config.Labels.com.example.secret",
-        "LogConfig.Config.tag",
-        "Config.Healthcheck.Test[1]",
-    ] {
-        assert!(
-            fields.iter().any(|x| *x == f),
-            "{f} not recorded as redacted: {fields:?}"
-        );
-    }
-    // Image configs are byte-exact by default: image IDs stay verifiable.
-    for secret in IMAGE_SECRETS {
-        assert!(
-            contains(&bytes, secret),
-            "{secret} should be kept without --redact"
-        );
-    }
-    assert!(!snap.manifest.image_configs_redacted());
-}
-
-#[test]
-fn redact_flag_takes_image_configs_too_and_records_their_ids() {
-    for scenario in PRIVACY {
-        let store = store(scenario);
-        let gz = pack(
-            &store.root,
-            &scratch(&format!("redact-{}", scenario.name())).join("s.tar.gz"),
-            &["--redact"],
-        );
-        let bytes = all_bytes(&gz);
-        for secret in PLANTED_SECRETS.iter().chain(IMAGE_SECRETS) {
-            assert!(
-                !contains(&bytes, secret),
-                "{secret} survived --redact in {}",
-                scenario.name()
-            );
-        }
-        let snap = read_snapshot(&gz);
-        redacted_configs_are_recorded(&snap);
-        // Redacted configs are not damage: the store still checks clean.
-        let (_, findings) = storesnap_core::analyze(&snap);
-        assert!(
-            findings
-                .iter()
-                .all(|f| f.severity == storesnap_core::Severity::Info),
-            "{}: {findings:#?}",
-            scenario.name()
-        );
-    }
-}
-
-fn redacted_configs_are_recorded(snap: &storesnap_core::Snapshot) {
-    // A graph-driver store has one config per image; a containerd one also redacts Docker's
-    // container-config blobs, and names configs by their own digest.
-    if snap.manifest.containerd.is_none() {
-        assert_eq!(
-            snap.manifest.image_configs.len() as u64,
-            snap.manifest.counts.images
-        );
-    } else {
-        assert!(snap.manifest.image_configs.len() as u64 >= snap.manifest.counts.images);
-    }
-    assert!(snap
-        .manifest
-        .image_configs
-        .iter()
-        .all(|c| c.matched_before_redaction));
-}
-
 #[test]
 fn two_packs_are_byte_identical() {
     let store = store(Scenario::Full);
@@ -281,93 +167,6 @@ fn pack_leaves_the_data_root_unchanged() {
     assert_eq!(before.len(), after.len());
     for (path, fp) in &before {
         assert_eq!(Some(fp), after.get(path), "{path} changed");
-    }
-}
-
-#[test]
-#[allow(clippy::print_stderr)] // The figures are worth seeing in the test log.
-fn packing_a_live_daemon_warns_but_does_not_fail() {
-    let dir = scratch("live");
-    let d = dir.to_str().unwrap();
-    engine(&["start", d]);
-    let result = std::panic::catch_unwind(|| {
-        engine(&["populate", d, "basic"]);
-        let mut churn = churn(&dir, 25);
-        // With the daemon up, pack records what it is: the first thing a bug report needs.
-        let socket = daemon_socket(&dir);
-        let gz = pack(
-            &dir.join("root"),
-            &dir.join("engine.tar.gz"),
-            &["-q", "--docker-host", &socket],
-        );
-        let engine = read_snapshot(&gz)
-            .manifest
-            .engine
-            .expect("the engine is recorded");
-        let docker = Command::new("/usr/bin/docker")
-            .args([
-                "-H",
-                &socket,
-                "version",
-                "-f",
-                "{{.Server.Version}} {{.Server.APIVersion}}",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            format!("{} {}", engine.version, engine.api_version),
-            String::from_utf8_lossy(&docker.stdout).trim()
-        );
-        // A daemon that owns another data root says nothing about this one.
-        let other = copy_store(
-            &Store {
-                root: dir.join("root"),
-                oracle: dir.join("oracle"),
-                containerd_root: None,
-            },
-            "other-root",
-        );
-        let gz = pack(
-            &other,
-            &dir.join("other.tar.gz"),
-            &["-q", "--docker-host", &socket],
-        );
-        assert_eq!(read_snapshot(&gz).manifest.engine, None);
-
-        let mut packs = 0;
-        let mut distinct = std::collections::HashSet::new();
-        let mut warnings = 0;
-        while churn.try_wait().unwrap().is_none() && packs < 40 {
-            let gz = pack(
-                &dir.join("root"),
-                &dir.join(format!("live-{packs}.tar.gz")),
-                &["-q"],
-            );
-            let snap = read_snapshot(&gz);
-            assert!(
-                snap.manifest.counts.images >= 2,
-                "a live pack lost the store"
-            );
-            warnings += snap.manifest.warnings.len();
-            distinct.insert(snap.entries.keys().cloned().collect::<Vec<_>>());
-            packs += 1;
-        }
-        let _ = churn.kill();
-        let _ = churn.wait();
-        assert!(packs >= 3, "only {packs} packs ran while the daemon worked");
-        // The store really changed under the packs: they saw different states.
-        assert!(
-            distinct.len() > 1,
-            "all {packs} packs saw the same store; the churn did not overlap them"
-        );
-        eprintln!(
-            "live packs: {packs}, distinct states: {}, warnings: {warnings}",
-            distinct.len()
-        );
-    });
-    engine(&["stop", d]);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
     }
 }
 
@@ -595,33 +394,6 @@ fn large_files_are_listed_not_copied() {
         .entries
         .values()
         .all(|e| !matches!(e, Entry::File(b) if b.len() > 300)));
-}
-
-/// `report` holds what a bug report needs and none of the secrets: neither from a snapshot nor
-/// from the live, unredacted root.
-#[test]
-fn a_report_contains_no_secret() {
-    let store = store(Scenario::Full);
-    let dir = scratch("report");
-    let gz = dir.join("s.tar.gz");
-    pack(&store.root, &gz, &["-q"]);
-    for args in [
-        vec!["report", gz.to_str().unwrap()],
-        vec!["report", "--root", store.root.to_str().unwrap()],
-    ] {
-        let o = storesnap(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let text = String::from_utf8(o.stdout).unwrap();
-        for secret in PLANTED_SECRETS.iter().chain(IMAGE_SECRETS) {
-            assert!(!text.contains(secret), "{secret} in the report of {args:?}");
-        }
-        assert!(text.starts_with("### Docker image store: "), "{text}");
-        assert!(text.contains("| Storage driver | `overlay2` |"));
-        assert!(
-            text.contains("local/app:classic"),
-            "largest images are listed"
-        );
-    }
 }
 
 /// `--dry-run` lists exactly what a real pack would write, skip and redact, and writes nothing.
