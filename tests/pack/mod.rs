@@ -243,11 +243,25 @@ fn bad_roots_get_clear_errors() {
 #[test]
 fn unreadable_file_is_a_permission_error_that_suggests_sudo() {
     let store = store(Scenario::Basic);
-    let copy = copy_store(store, "unreadable");
+    // The copy and the binary live outside the checkout: nobody must reach both, and a checkout
+    // may sit under a directory only root can enter (`mktemp -d` makes them 0700).
+    let base = std::env::temp_dir().join(format!("storesnap-unreadable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir(&base).unwrap();
+    let copy = base.join("root");
+    let binary = base.join("storesnap");
+    std::fs::copy(env!("CARGO_BIN_EXE_storesnap"), &binary).unwrap();
+    assert!(Command::new("cp")
+        .arg("-a")
+        .arg(&store.root)
+        .arg(&copy)
+        .status()
+        .unwrap()
+        .success());
     // Readable by everyone except one layer file; the pack runs as nobody.
     assert!(Command::new("chmod")
         .args(["-R", "a+rX"])
-        .arg(copy.parent().unwrap())
+        .arg(&base)
         .status()
         .unwrap()
         .success());
@@ -259,14 +273,9 @@ fn unreadable_file_is_a_permission_error_that_suggests_sudo() {
         .unwrap()
         .success());
     let o = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_storesnap"),
-            "pack",
-            "--root",
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&binary)
+        .args(["pack", "--root"])
         .arg(&copy)
         .args(["-o", "-"])
         .output()
@@ -278,6 +287,7 @@ fn unreadable_file_is_a_permission_error_that_suggests_sudo() {
         "{stderr}"
     );
     assert!(stderr.contains("sudo storesnap pack"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&base);
 }
 
 #[test]
