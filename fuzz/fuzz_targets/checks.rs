@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let m = &snapshot.manifest;
     let _ = store.disk_usage(&m.dir_sizes, &m.data_root, &clock);
-    let _ = storesnap_core::report::markdown(m, &store, &findings);
+    let _ = storesnap_core::report::markdown(Some(m), &store, &findings);
     let graph = LayerGraph::new(&store, &findings);
     let _ = layout(&graph, &Default::default(), Spacing::default());
 });

@@ -54,8 +54,7 @@ struct Counts {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<Exit> {
-    let snapshot = args.source.load()?;
-    let (store, findings) = storesnap_core::analyze(&snapshot);
+    let (store, findings, _) = args.source.load()?.analyzed();
     let min = match args.min_severity {
         MinSeverity::Info => Severity::Info,
         MinSeverity::Warning => Severity::Warning,

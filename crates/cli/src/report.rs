@@ -20,9 +20,8 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> anyhow::Result<Exit> {
-    let snapshot = args.source.load()?;
-    let (store, findings) = storesnap_core::analyze(&snapshot);
-    let text = storesnap_core::report::markdown(&snapshot.manifest, &store, &findings);
+    let (store, findings, manifest) = args.source.load()?.analyzed();
+    let text = storesnap_core::report::markdown(manifest.as_ref(), &store, &findings);
     io::stdout().lock().write_all(text.as_bytes())?;
     Ok(Exit::Success)
 }

@@ -1,18 +1,22 @@
-//! Where a command reads a store from: a snapshot file, or a live data root.
+//! Where a command reads a store from: a snapshot file, a `docker save` archive, or a live data
+//! root.
 
+use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use indicatif::ProgressBar;
-use storesnap_core::{Limits, Snapshot};
+use indicatif::{ProgressBar, ProgressStyle};
+use storesnap_core::source::archive::{self, Input, ScanLimits};
+use storesnap_core::{Finding, Limits, Manifest, Snapshot, Store};
 
-/// A snapshot file or, with `--root`, a live data root (read-only, never redacted: it is your
-/// own host).
+/// A snapshot file or a `docker save` archive or, with `--root`, a live data root (read-only,
+/// never redacted: it is your own host).
 #[derive(Debug, clap::Args)]
 pub struct Source {
-    /// The snapshot written by `storesnap pack`.
+    /// The snapshot written by `storesnap pack`, or an archive written by `docker save`
+    /// (plain, or piped through gzip or zstd): every layer in it is hashed and checked.
     #[arg(
-        value_name = "SNAPSHOT",
+        value_name = "SNAPSHOT|ARCHIVE",
         required_unless_present = "root",
         conflicts_with = "root"
     )]
@@ -26,9 +30,36 @@ pub struct Source {
     pub containerd_root: Option<PathBuf>,
 }
 
+/// A store read from a source: the model, what reading met, and the snapshot's manifest
+/// (`None` for an archive).
+pub struct Loaded {
+    pub store: Store,
+    /// Findings about single files met while reading; the checks add the rest.
+    pub findings: Vec<Finding>,
+    pub manifest: Option<Manifest>,
+}
+
+impl Loaded {
+    fn from_snapshot(snapshot: &Snapshot) -> Loaded {
+        let (store, findings) = storesnap_core::source::load(snapshot);
+        Loaded {
+            store,
+            findings,
+            manifest: Some(snapshot.manifest.clone()),
+        }
+    }
+
+    /// The model and every finding, most severe first.
+    pub fn analyzed(mut self) -> (Store, Vec<Finding>, Option<Manifest>) {
+        self.findings.extend(storesnap_core::checks::check(&self.store));
+        storesnap_core::checks::sort_findings(&mut self.findings);
+        (self.store, self.findings, self.manifest)
+    }
+}
+
 impl Source {
-    /// Reads the store into a snapshot in memory.
-    pub fn load(&self) -> anyhow::Result<Snapshot> {
+    /// Reads the store into memory. An archive is streamed, with a progress bar on a terminal.
+    pub fn load(&self) -> anyhow::Result<Loaded> {
         if let Some(root) = &self.root {
             let options = crate::pack::Options {
                 created: 0,
@@ -41,16 +72,34 @@ impl Source {
                 containerd_root: self.containerd_root.clone(),
                 namespace: "moby".into(),
             };
-            return Ok(crate::pack::collect(root, &options, &ProgressBar::hidden())?.snapshot);
+            let packed = crate::pack::collect(root, &options, &ProgressBar::hidden())?;
+            return Ok(Loaded::from_snapshot(&packed.snapshot));
         }
         let path = self
             .snapshot
             .as_ref()
             .expect("clap requires a snapshot or --root");
-        let file =
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        Snapshot::from_reader(file, Limits::default())
-            .with_context(|| format!("reading {}", path.display()))
+        let open = || std::fs::File::open(path).with_context(|| format!("opening {}", path.display()));
+        let mut head = Vec::new();
+        open()?.take(64 << 10).read_to_end(&mut head)?;
+        if archive::sniff(&head) == Input::Archive {
+            let file = open()?;
+            let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let bar = progress_bar(total);
+            let scanned = archive::scan(file, &ScanLimits::default(), &mut |n| bar.set_position(n));
+            bar.finish_and_clear();
+            let scanned = scanned.with_context(|| format!("reading {}", path.display()))?;
+            let (store, findings) = archive::load(&scanned)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return Ok(Loaded {
+                store,
+                findings,
+                manifest: None,
+            });
+        }
+        let snapshot = Snapshot::from_reader(open()?, Limits::default())
+            .with_context(|| format!("reading {}", path.display()))?;
+        Ok(Loaded::from_snapshot(&snapshot))
     }
 
     /// How to name the source in messages.
@@ -61,4 +110,16 @@ impl Source {
             _ => String::new(),
         }
     }
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    // indicatif draws nothing when stderr is not a terminal.
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "hashing {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        )
+        .expect("valid template"),
+    );
+    bar
 }

@@ -120,9 +120,8 @@ fn json_line<T: serde::Serialize>(out: &mut impl Write, value: &T) -> anyhow::Re
 }
 
 pub fn images(args: ImagesArgs) -> anyhow::Result<Exit> {
-    let snapshot = args.source.load()?;
     // The docker views read the model; they need none of the checks.
-    let (store, _) = storesnap_core::source::load(&snapshot);
+    let store = args.source.load()?.store;
     let opts = ImageListOptions {
         all: args.all,
         digests: args.digests,
@@ -180,9 +179,8 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<Exit> {
         }
         (None, _) => bail!("give a snapshot and an image: storesnap history SNAPSHOT IMAGE"),
     };
-    let snapshot = source.load()?;
     // The docker views read the model; they need none of the checks.
-    let (store, _) = storesnap_core::source::load(&snapshot);
+    let store = source.load()?.store;
     let image = resolve(&store, &name)?;
     let opts = HistoryOptions {
         no_trunc: args.no_trunc,
@@ -254,10 +252,12 @@ pub fn resolve<'s>(store: &'s Store, name: &str) -> anyhow::Result<&'s Image> {
 }
 
 pub fn df(args: DfArgs) -> anyhow::Result<Exit> {
-    let snapshot = args.source.load()?;
+    let loaded = args.source.load()?;
+    let Some(m) = &loaded.manifest else {
+        bail!("an archive is not a store on disk: `df` needs a snapshot or --root (check, images, history and report read archives)");
+    };
     // The docker views read the model; they need none of the checks.
-    let (store, _) = storesnap_core::source::load(&snapshot);
-    let m = &snapshot.manifest;
+    let store = &loaded.store;
     let usage = with_clock(|clock| store.disk_usage(&m.dir_sizes, &m.data_root, clock));
     let mut out = io::stdout().lock();
     match (args.verbose, args.format) {

@@ -20,6 +20,8 @@ pub enum Error {
     },
     #[error("not a storesnap snapshot: {0}")]
     NotASnapshot(String),
+    #[error("not a `docker save` archive: {0}")]
+    NotAnArchive(String),
     #[error("malformed snapshot: {0}")]
     Format(String),
     #[error("snapshot exceeds a limit: {0}")]

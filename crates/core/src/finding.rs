@@ -160,6 +160,24 @@ codes! {
         "the container's writable snapshot or its lease is gone; the container cannot start: remove it";
     LeaseExpired = "lease-expired", Info,
         "the lease is past its expiry and goes at containerd's next garbage collection";
+    ArchiveTruncated = "archive-truncated", Error,
+        "the archive ends early or is damaged past this point (an interrupted download or `docker save`); what follows is missing: save or download it again";
+    ArchiveDigestMismatch = "archive-digest-mismatch", Error,
+        "the file's bytes do not hash to the digest it is named by: the archive was damaged after it was written, and `docker load` refuses it; save it again";
+    ConfigDigestMismatch = "config-digest-mismatch", Error,
+        "the image config does not hash to the image's ID: it was changed after `docker save`; save the image again";
+    DiffIdMismatch = "diff-id-mismatch", Error,
+        "the layer's uncompressed bytes do not hash to the diffID in the image config, so `docker load` refuses the image; save it again";
+    LayerUnreadable = "layer-unreadable", Error,
+        "the layer does not inflate to a complete tar (a damaged or cut blob); `docker load` fails on it: save the image again";
+    ArchiveMissingFile = "archive-missing-file", Error,
+        "the archive lacks a file its manifest names, so `docker load` fails; save the image again with all of its layers";
+    ManifestMismatch = "manifest-mismatch", Error,
+        "the manifest lists another number of layers than the config's rootfs.diff_ids; `docker load` rejects the image";
+    UnsafePath = "unsafe-path", Warning,
+        "an entry name that is absolute or climbs out with `..`: no engine writes one, and an extracting tool could write outside its target";
+    NotInArchive = "not-in-archive", Info,
+        "the index names a manifest or blob the archive leaves out (another platform, or a layer that may not be redistributed); that is how `docker save` writes it";
     GraphdriverLeftover = "graphdriver-leftover", Info,
         "graph-driver data from before the switch to the containerd image store; `docker` no longer sees it (switch back, or remove it with the daemon stopped)";
 }

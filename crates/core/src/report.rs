@@ -17,11 +17,10 @@ use crate::store::Store;
 const MAX_FINDINGS: usize = 50;
 const MAX_IMAGES: usize = 10;
 
-/// The report for a snapshot's manifest, the store loaded from it, and its findings in the
-/// order `analyze` gives them (most severe first).
-pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> String {
+/// The report for a snapshot's manifest (`None` for a `docker save` archive), the store loaded
+/// from it, and its findings in the order `analyze` gives them (most severe first).
+pub fn markdown(manifest: Option<&Manifest>, store: &Store, findings: &[Finding]) -> String {
     let mut out = String::new();
-    let m = manifest;
     let clock = Clock {
         now_unix: 0,
         zone: &Utc,
@@ -38,55 +37,79 @@ pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> Str
     };
     let _ = writeln!(out, "### Docker image store: {verdict}\n");
     let _ = writeln!(out, "| | |\n|---|---|");
-    let host = format!("`{}` ({}/{})", m.host.hostname, m.host.os, m.host.arch);
-    let engine = match &m.engine {
-        Some(e) => format!("Docker {} (API {})", e.version, e.api_version),
-        None => "not recorded (the daemon was not reachable when packed)".to_owned(),
-    };
-    let rows = [
-        ("Host", host),
-        ("Engine", engine),
-        ("Storage driver", format!("`{}`", m.storage_driver)),
-        (
-            "Image store",
-            match &m.containerd {
-                Some(c) => format!(
-                    "containerd (`{}`, namespace `{}`, snapshotter `{}`)",
-                    c.root, c.namespace, c.snapshotter
+    let contents = format!(
+        "{}, {}, {}",
+        n(store.images.len(), "image"),
+        n(store.layers.len(), "layer"),
+        n(store.containers.len(), "container")
+    );
+    let found = format!(
+        "{}, {}, {infos} info",
+        n(errors, "error"),
+        n(warnings, "warning")
+    );
+    let rows: Vec<(&str, String)> = match (&store.archive, manifest) {
+        (Some(a), _) => vec![
+            ("Source", a.layout.describe().to_owned()),
+            (
+                "Archive",
+                format!(
+                    "{}, {} entries, {}",
+                    human_size(i64::try_from(a.read).unwrap_or(i64::MAX)),
+                    a.entries,
+                    a.compression.map_or("not read", |c| c.as_str())
                 ),
-                None => "graph driver".to_owned(),
-            },
-        ),
-        ("Data root", format!("`{}`", m.data_root)),
-        ("Packed", format!("{} by {}", m.created, m.tool)),
-        (
-            "Contents",
-            format!(
-                "{}, {}, {}",
-                n(store.images.len(), "image"),
-                n(store.layers.len(), "layer"),
-                n(store.containers.len(), "container")
             ),
-        ),
-        (
-            "Findings",
-            format!(
-                "{}, {}, {infos} info",
-                n(errors, "error"),
-                n(warnings, "warning")
+            ("Contents", contents),
+            ("Findings", found),
+        ],
+        (None, None) => vec![("Contents", contents), ("Findings", found)],
+        (None, Some(m)) => vec![
+            (
+                "Host",
+                format!("`{}` ({}/{})", m.host.hostname, m.host.os, m.host.arch),
             ),
-        ),
-    ];
+            (
+                "Engine",
+                match &m.engine {
+                    Some(e) => format!("Docker {} (API {})", e.version, e.api_version),
+                    None => "not recorded (the daemon was not reachable when packed)".to_owned(),
+                },
+            ),
+            ("Storage driver", format!("`{}`", m.storage_driver)),
+            (
+                "Image store",
+                match &m.containerd {
+                    Some(c) => format!(
+                        "containerd (`{}`, namespace `{}`, snapshotter `{}`)",
+                        c.root, c.namespace, c.snapshotter
+                    ),
+                    None => "graph driver".to_owned(),
+                },
+            ),
+            ("Data root", format!("`{}`", m.data_root)),
+            ("Packed", format!("{} by {}", m.created, m.tool)),
+            ("Contents", contents),
+            ("Findings", found),
+        ],
+    };
     for (k, v) in rows {
         let _ = writeln!(out, "| {k} | {} |", cell(&v));
     }
 
-    let _ = writeln!(out, "\n#### Disk use (`docker system df`)\n");
-    let _ = writeln!(
-        out,
-        "| Type | Total | Active | Size | Reclaimable |\n|---|---:|---:|---:|---:|"
-    );
-    for r in store.disk_summary(&m.dir_sizes) {
+    // An archive is not on a disk Docker manages: it has no `docker system df`.
+    let disk = match manifest {
+        Some(m) if store.archive.is_none() => store.disk_summary(&m.dir_sizes),
+        _ => Vec::new(),
+    };
+    if !disk.is_empty() {
+        let _ = writeln!(out, "\n#### Disk use (`docker system df`)\n");
+        let _ = writeln!(
+            out,
+            "| Type | Total | Active | Size | Reclaimable |\n|---|---:|---:|---:|---:|"
+        );
+    }
+    for r in disk {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
@@ -153,39 +176,41 @@ pub fn markdown(manifest: &Manifest, store: &Store, findings: &[Finding]) -> Str
         }
     }
 
-    let _ = writeln!(out, "\n#### What the snapshot left out\n");
-    let fields = m.redacted_values();
-    let _ = writeln!(
-        out,
-        "- Redacted: {} in {}, replaced by keyed-hash markers (`<redacted:…>`); image configs {}.",
-        n(fields, "value"),
-        n(m.redacted.len(), "file"),
-        if m.image_configs_redacted() {
-            "redacted too (`--redact`)"
-        } else {
-            "kept byte-exact"
-        }
-    );
-    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    for s in &m.skipped {
-        *skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
-    }
-    let skipped: Vec<String> = skipped.iter().map(|(r, n)| format!("{r}: {n}")).collect();
-    let _ = writeln!(
-        out,
-        "- Never packed: layer contents, logs, volume data. Skipped paths: {}.",
-        if skipped.is_empty() {
-            "none".to_owned()
-        } else {
-            skipped.join(", ")
-        }
-    );
-    if !m.warnings.is_empty() {
+    if let Some(m) = manifest {
+        let _ = writeln!(out, "\n#### What the snapshot left out\n");
+        let fields = m.redacted_values();
         let _ = writeln!(
             out,
-            "- Packing warnings: {} (the daemon changed files while it ran).",
-            m.warnings.len()
+            "- Redacted: {} in {}, replaced by keyed-hash markers (`<redacted:…>`); image configs {}.",
+            n(fields, "value"),
+            n(m.redacted.len(), "file"),
+            if m.image_configs_redacted() {
+                "redacted too (`--redact`)"
+            } else {
+                "kept byte-exact"
+            }
         );
+        let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+        for s in &m.skipped {
+            *skipped.entry(s.reason.as_str().to_owned()).or_default() += 1;
+        }
+        let skipped: Vec<String> = skipped.iter().map(|(r, n)| format!("{r}: {n}")).collect();
+        let _ = writeln!(
+            out,
+            "- Never packed: layer contents, logs, volume data. Skipped paths: {}.",
+            if skipped.is_empty() {
+                "none".to_owned()
+            } else {
+                skipped.join(", ")
+            }
+        );
+        if !m.warnings.is_empty() {
+            let _ = writeln!(
+                out,
+                "- Packing warnings: {} (the daemon changed files while it ran).",
+                m.warnings.len()
+            );
+        }
     }
     let _ = writeln!(
         out,

@@ -389,7 +389,11 @@ fn parse_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
             }
             Kind::Symlink => Entry::Symlink(String::from_utf8_lossy(&header.link).into_owned()),
             Kind::Dir => Entry::Dir,
-            Kind::Other(what) => {
+            Kind::HardLink | Kind::Other(_) => {
+                let what = match header.kind {
+                    Kind::Other(what) => what,
+                    _ => "hard link",
+                };
                 return Err(Error::Format(format!(
                     "{path}: unexpected tar entry type ({what})"
                 )));

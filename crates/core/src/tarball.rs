@@ -25,6 +25,7 @@ pub(crate) enum Kind {
     File,
     Dir,
     Symlink,
+    HardLink,
     /// Any other type flag, named for the error message.
     Other(&'static str),
 }
@@ -48,7 +49,7 @@ impl<R: Read> Reader<R> {
     /// The next entry's header, or `None` at the end of the archive. Whatever of the previous
     /// entry was not read is skipped first.
     pub fn next(&mut self) -> io::Result<Option<Header>> {
-        let (mut long_path, mut long_link) = (None, None);
+        let (mut long_path, mut long_link, mut long_size) = (None, None, None);
         loop {
             self.skip_rest()?;
             let mut block = [0u8; BLOCK];
@@ -71,9 +72,10 @@ impl<R: Read> Reader<R> {
                         b'L' => long_path = Some(until_nul(&data).to_vec()),
                         b'K' => long_link = Some(until_nul(&data).to_vec()),
                         _ => {
-                            let (path, link) = pax(&data);
-                            long_path = path.or(long_path);
-                            long_link = link.or(long_link);
+                            let record = pax(&data);
+                            long_path = record.path.or(long_path);
+                            long_link = record.link.or(long_link);
+                            long_size = record.size.or(long_size);
                         }
                     }
                     continue;
@@ -89,7 +91,7 @@ impl<R: Read> Reader<R> {
                 b'0' | 0 | b'7' => Kind::File,
                 b'5' => Kind::Dir,
                 b'2' => Kind::Symlink,
-                b'1' => Kind::Other("hard link"),
+                b'1' => Kind::HardLink,
                 b'3' => Kind::Other("character device"),
                 b'4' => Kind::Other("block device"),
                 b'6' => Kind::Other("FIFO"),
@@ -106,6 +108,8 @@ impl<R: Read> Reader<R> {
                 }
             });
             let link = long_link.unwrap_or_else(|| until_nul(&block[157..257]).to_vec());
+            // Go writes a file over 8 GiB with its size in a PAX record.
+            let size = long_size.unwrap_or(size);
             // Directories and links carry no data, whatever their size field says.
             let size = if kind == Kind::File { size } else { 0 };
             self.begin(size);
@@ -132,6 +136,11 @@ impl<R: Read> Reader<R> {
         }
         self.left = 0;
         Ok(data)
+    }
+
+    /// The current entry's bytes as a stream, for entries too large to hold.
+    pub fn data(&mut self) -> Data<'_, R> {
+        Data { tar: self }
     }
 
     fn begin(&mut self, size: u64) {
@@ -166,6 +175,27 @@ impl<R: Read> Reader<R> {
             }
         }
         Ok(true)
+    }
+}
+
+/// The current entry's bytes, read through; the reader skips whatever is left at `next`.
+pub(crate) struct Data<'a, R> {
+    tar: &'a mut Reader<R>,
+}
+
+impl<R: Read> Read for Data<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.tar.left).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.tar.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.tar.left -= n as u64;
+        Ok(n)
     }
 }
 
@@ -207,9 +237,16 @@ fn parse_size(field: &[u8]) -> io::Result<u64> {
     u64::from_str_radix(text, 8).map_err(|_| io::Error::other("archive entry size is not a number"))
 }
 
-/// `path` and `linkpath` from PAX records (`<len> <key>=<value>\n`).
-fn pax(data: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
-    let (mut path, mut link) = (None, None);
+/// What storesnap takes from PAX records (`<len> <key>=<value>\n`).
+#[derive(Default)]
+struct Pax {
+    path: Option<Vec<u8>>,
+    link: Option<Vec<u8>>,
+    size: Option<u64>,
+}
+
+fn pax(data: &[u8]) -> Pax {
+    let mut out = Pax::default();
     let mut rest = data;
     while !rest.is_empty() {
         let Some(space) = rest.iter().position(|&b| b == b' ') else {
@@ -226,14 +263,19 @@ fn pax(data: &[u8]) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
         let record = record.strip_suffix(b"\n").unwrap_or(record);
         if let Some(eq) = record.iter().position(|&b| b == b'=') {
             match &record[..eq] {
-                b"path" => path = Some(record[eq + 1..].to_vec()),
-                b"linkpath" => link = Some(record[eq + 1..].to_vec()),
+                b"path" => out.path = Some(record[eq + 1..].to_vec()),
+                b"linkpath" => out.link = Some(record[eq + 1..].to_vec()),
+                b"size" => {
+                    out.size = std::str::from_utf8(&record[eq + 1..])
+                        .ok()
+                        .and_then(|s| s.parse().ok());
+                }
                 _ => {}
             }
         }
         rest = &rest[len..];
     }
-    (path, link)
+    out
 }
 
 #[cfg(test)]

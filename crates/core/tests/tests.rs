@@ -396,7 +396,7 @@ fn the_report_matches_its_reviewed_snapshot() {
     ] {
         let s = read(fixture.snapshot);
         let (store, findings) = storesnap_core::analyze(&s);
-        let got = storesnap_core::report::markdown(&s.manifest, &store, &findings);
+        let got = storesnap_core::report::markdown(Some(&s.manifest), &store, &findings);
         #[cfg(not(target_arch = "wasm32"))]
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
             let path = format!("{}/tests/data/{name}/report.md", env!("CARGO_MANIFEST_DIR"));

@@ -505,7 +505,7 @@ impl Walker<'_> {
         }
         self.bytes_read += bytes.len() as u64;
         let files = self.entries.len();
-        if files % 64 == 0 {
+        if files.is_multiple_of(64) {
             self.progress.set_message(format!(
                 "{files} entries, {}",
                 human_size(self.bytes_read as i64)

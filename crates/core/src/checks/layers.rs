@@ -98,9 +98,10 @@ pub fn cache_dirs(store: &Store, out: &mut Vec<Finding>) {
     }
 }
 
-/// A layer without its tar-split (graph-driver stores: containerd keeps the compressed blob).
+/// A layer without its tar-split (graph-driver stores: containerd keeps the compressed blob,
+/// an archive the layer itself).
 pub fn tar_split(store: &Store, out: &mut Vec<Finding>) {
-    if store.containerd.is_some() {
+    if store.containerd.is_some() || store.archive.is_some() {
         return;
     }
     for layer in store.layers.values().filter(|l| !l.tar_split) {

@@ -32,6 +32,11 @@ impl Digest {
         Digest::from_raw(&Sha256::digest(bytes))
     }
 
+    /// The digest a finished sha256 hasher holds.
+    pub fn from_sha256(hasher: Sha256) -> Digest {
+        Digest::from_raw(&hasher.finalize())
+    }
+
     fn from_raw(raw: &[u8]) -> Digest {
         let mut text = String::with_capacity(SHA256_PREFIX.len() + 64);
         text.push_str(SHA256_PREFIX);

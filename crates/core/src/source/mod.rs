@@ -2,6 +2,7 @@
 //! [`Store`](crate::store::Store) and the findings about single files met while reading it.
 //! Cross-object checks run on the model afterwards ([`crate::checks`]), whatever its source.
 
+pub mod archive;
 pub mod containerd;
 mod containers;
 pub mod files;

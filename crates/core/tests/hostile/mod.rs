@@ -50,7 +50,7 @@ fn survives(s: &Snapshot) -> (Store, Vec<Finding>) {
         let _ = store.history_rows(image, HistoryOptions::default(), &clock);
     }
     let _ = store.disk_usage(&s.manifest.dir_sizes, &s.manifest.data_root, &clock);
-    let _ = storesnap_core::report::markdown(&s.manifest, &store, &findings);
+    let _ = storesnap_core::report::markdown(Some(&s.manifest), &store, &findings);
     let graph = LayerGraph::new(&store, &findings);
     let all_open = graph.nodes.keys().cloned().collect();
     for expanded in [Default::default(), all_open] {

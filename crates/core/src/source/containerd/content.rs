@@ -11,7 +11,7 @@ use crate::store::{BlobKind, Descriptor, PlatformManifest, Target};
 /// An index's nesting is one level in practice; more than this is a hostile loop.
 const MAX_NESTING: usize = 4;
 
-fn descriptor(v: &Value) -> Option<Descriptor> {
+pub(crate) fn descriptor(v: &Value) -> Option<Descriptor> {
     Some(Descriptor {
         media_type: v
             .get("mediaType")

@@ -13,7 +13,7 @@
 //! - `load.rs` assembles the model, common part and [`Containerd`](crate::store::Containerd)
 //!   part alike.
 
-mod content;
+pub(crate) mod content;
 mod load;
 mod meta;
 pub mod policy;
