@@ -4,6 +4,8 @@
 
 mod support;
 
+/// `docker save` archives of every engine and mode: read, verified, and damage found.
+mod archives;
 /// The containerd image store of Docker 28 and 26: pack, and damage found.
 mod containerd;
 /// `check`: each kind of damage to a real store gives exactly its findings.

@@ -484,3 +484,79 @@ fn raw_get(addr: &str, path: &str, host: &str) -> String {
     let text = String::from_utf8_lossy(&reply);
     text.split("\r\n\r\n").next().unwrap_or_default().to_owned()
 }
+
+/// `docker save` archives of every layout, picked in the viewer: hashed in the worker, drawn
+/// like a store, every layer verified; a damaged one shows its finding; `storesnap view
+/// ARCHIVE` opens one through `#url=`.
+#[test]
+fn the_viewer_reads_archives_in_a_worker() {
+    use storesnap_core::source::archive;
+    let dir = scratch("viewer-archives");
+    let dist = viewer_dist(&dir);
+    let browser = Browser::start();
+    let site = serve(dist);
+    let cases = [
+        (Scenario::Full, "shared.tar", "Docker 1.10 to 24"),
+        (Scenario::D28Graph, "buildkit.tar", "Docker 25+"),
+        (Scenario::D28Containerd, "zstd.tar", "containerd image store"),
+        (Scenario::D28Containerd, "oci.tar", "OCI image layout"),
+    ];
+    for (scenario, name, layout) in cases {
+        let path = crate::archives::archives(scenario).join(name);
+        let file = std::fs::File::open(&path).unwrap();
+        let (model, _) = archive::read(file, &Default::default(), &mut |_| {}).unwrap();
+        browser.goto(&site);
+        let input = browser.wait_for("input[type=file]").remove(0);
+        browser.send_keys(&input, path.to_str().unwrap());
+        browser.wait_for("[data-chain-id]");
+        let layers = eventually(model.layers.len(), || {
+            let (nodes, in_runs) = drawn(&browser);
+            nodes + in_runs
+        });
+        assert_eq!(layers, model.layers.len(), "{name}: one node per chainID");
+        let overview = browser.text(&browser.wait_for("#overview")[0]);
+        assert!(overview.contains(layout), "{name}: {overview}");
+        let all = model.layers.len();
+        assert!(
+            overview.contains(&format!("{all} of {all}")),
+            "{name}: every layer verified: {overview}"
+        );
+        assert!(overview.contains("0 errors"), "{name}: {overview}");
+        assert_eq!(
+            browser.find_all("tr[data-image-id]").len(),
+            model.images.len(),
+            "{name}"
+        );
+    }
+
+    // A flipped byte in the base layer of a Docker 28 archive: found, and named.
+    let original = crate::archives::archives(Scenario::D28Graph).join("single.tar");
+    let mut bytes = std::fs::read(&original).unwrap();
+    let file = std::fs::File::open(&original).unwrap();
+    let (model, _) = archive::read(file, &Default::default(), &mut |_| {}).unwrap();
+    let mid = bytes.len() / 3;
+    bytes[mid] ^= 0x55;
+    let damaged = dir.join("damaged.tar");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let (_, found) = archive::read(bytes.as_slice(), &Default::default(), &mut |_| {}).unwrap();
+    assert!(!found.is_empty());
+    browser.goto(&site);
+    let input = browser.wait_for("input[type=file]").remove(0);
+    browser.send_keys(&input, damaged.to_str().unwrap());
+    browser.wait_for("[data-chain-id]");
+    let findings = browser.text(&browser.wait_for("#findings")[0]);
+    for f in &found {
+        assert!(findings.contains(f.code.as_str()), "{} in {findings}", f.code.as_str());
+    }
+    drop(model);
+
+    // `storesnap view ARCHIVE`: the archive is served, and the viewer reads it from the URL.
+    let path = crate::archives::archives(Scenario::D28Containerd).join("buildkit.tar");
+    let (mut child, url) = start_view(&[path.to_str().unwrap()]);
+    browser.goto(&url);
+    browser.wait_for("[data-chain-id]");
+    let overview = browser.text(&browser.wait_for("#overview")[0]);
+    assert!(overview.contains("containerd image store"), "{overview}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

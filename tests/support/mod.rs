@@ -191,8 +191,18 @@ pub fn store(scenario: Scenario) -> &'static Store {
         [const { OnceLock::new() }; Scenario::ALL.len()];
     let cell = &STORES[scenario as usize];
     cell.get_or_init(|| {
-        let dir = scratch(&format!("store-{}", scenario.name()));
-        engine(&["make", dir.to_str().unwrap(), scenario.name()]);
+        // While working on tests: stores made earlier with `engine make $DIR/<scenario>`.
+        let reuse = std::env::var_os("STORESNAP_E2E_STORES")
+            .map(|d| PathBuf::from(d).join(scenario.name()))
+            .filter(|d| d.join("scenario").exists());
+        let dir = match reuse {
+            Some(dir) => dir,
+            None => {
+                let dir = scratch(&format!("store-{}", scenario.name()));
+                engine(&["make", dir.to_str().unwrap(), scenario.name()]);
+                dir
+            }
+        };
         let containerd = dir.join("containerd");
         Store {
             root: dir.join("root"),

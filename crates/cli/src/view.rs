@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
+use storesnap_core::source::archive;
 use storesnap_core::{Limits, Snapshot};
 
 use crate::exit::Exit;
@@ -27,7 +28,8 @@ mod embedded {
 /// Examples: storesnap view snapshot.tar.gz; sudo storesnap view; storesnap view --port 8080 s.tar.gz
 #[derive(Debug, clap::Args)]
 pub struct ViewArgs {
-    /// A snapshot written by `storesnap pack` [default: pack the local data root now].
+    /// A snapshot written by `storesnap pack`, or a `docker save` archive [default: pack the
+    /// local data root now].
     snapshot: Option<PathBuf>,
     /// With no SNAPSHOT, the data root to pack [default: as `pack`].
     #[arg(long, value_name = "DIR", conflicts_with = "snapshot")]
@@ -61,8 +63,11 @@ pub fn run(args: ViewArgs) -> anyhow::Result<Exit> {
             let bytes =
                 std::fs::read(path).with_context(|| format!("opening {}", path.display()))?;
             // Refuse a file the viewer would refuse, here, where the message is easy to read.
-            Snapshot::from_bytes(&bytes, Limits::default())
-                .with_context(|| format!("reading {}", path.display()))?;
+            // An archive is checked by the viewer itself, which shows its progress.
+            if archive::sniff(&bytes[..bytes.len().min(64 << 10)]) != archive::Input::Archive {
+                Snapshot::from_bytes(&bytes, Limits::default())
+                    .with_context(|| format!("reading {}", path.display()))?;
+            }
             bytes
         }
         None => pack_now(args.root.clone())?,

@@ -293,6 +293,8 @@ pub enum ArchiveLayout {
     ContainerdOci,
     /// An OCI image layout alone (`ctr export --skip-manifest-json`, buildx, skopeo).
     Oci,
+    /// Not known: the archive ends before the files that say.
+    Unknown,
 }
 
 impl ArchiveLayout {
@@ -305,6 +307,7 @@ impl ArchiveLayout {
                 "docker save (containerd image store): OCI layout, blobs as stored"
             }
             ArchiveLayout::Oci => "OCI image layout (no manifest.json)",
+            ArchiveLayout::Unknown => "unknown: the archive ends before its manifest",
         }
     }
 }

@@ -5,7 +5,8 @@ use std::rc::Rc;
 
 use gloo::file::callbacks::FileReader;
 use gloo::timers::future::TimeoutFuture;
-use storesnap_core::{SlicedReader, Snapshot};
+use storesnap_core::source::archive;
+use storesnap_core::{Progress, SlicedReader, Snapshot};
 use yew::prelude::*;
 
 use crate::components::{
@@ -14,15 +15,47 @@ use crate::components::{
     store_timeline::StoreTimeline, timeline::Timeline,
 };
 use crate::hash::{Hash, Source};
-use crate::state::{Action, Loaded, Loading, Stage, State, LIMITS};
+use crate::state::{Action, Loaded, Loading, Selection, Stage, State, LIMITS};
+use crate::worker;
 use storesnap_core::docker::human_size;
 
-/// Starts reading a browser file; the task is kept alive in `tasks` until it reports.
+/// Starts reading a browser file: a snapshot is read whole, a `docker save` archive is handed
+/// to the worker (it may be gigabytes). The first bytes tell which.
 pub fn read_file(file: web_sys::File, tasks: Rc<RefCell<Vec<FileReader>>>, opener: Opener) {
-    let file = gloo::file::File::from(file);
     let name = file.name();
-    let task = gloo::file::callbacks::read_as_bytes(&file, move |result| match result {
-        Ok(bytes) => opener.open(name, bytes),
+    open_blob(name, file.into(), tasks, opener);
+}
+
+/// Opens a snapshot or an archive held by a Blob (a picked or dropped File, or a fetched body).
+pub fn open_blob(
+    name: String,
+    blob: web_sys::Blob,
+    tasks: Rc<RefCell<Vec<FileReader>>>,
+    opener: Opener,
+) {
+    const HEAD: f64 = 64.0 * 1024.0;
+    let Ok(head) = blob.slice_with_f64_and_f64(0.0, HEAD.min(blob.size())) else {
+        opener
+            .state
+            .dispatch(Action::Failed(format!("could not read {name}")));
+        return;
+    };
+    let head = gloo::file::Blob::from(head);
+    let inner_tasks = tasks.clone();
+    let task = gloo::file::callbacks::read_as_bytes(&head, move |result| match result {
+        Ok(head) if archive::sniff(&head) == archive::Input::Archive => {
+            opener.open_archive(name, blob);
+        }
+        Ok(_) => {
+            let whole = gloo::file::Blob::from(blob);
+            let task = gloo::file::callbacks::read_as_bytes(&whole, move |result| match result {
+                Ok(bytes) => opener.open(name, bytes),
+                Err(e) => opener
+                    .state
+                    .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
+            });
+            inner_tasks.borrow_mut().push(task);
+        }
         Err(e) => opener
             .state
             .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
@@ -35,12 +68,84 @@ pub fn read_file(file: web_sys::File, tasks: Rc<RefCell<Vec<FileReader>>>, opene
 pub struct Opener {
     pub state: UseReducerHandle<State>,
     pub tickets: Rc<Cell<u64>>,
+    /// The archive scan under way, if any: a newer one replaces (and stops) it.
+    pub job: Rc<RefCell<Option<worker::Job>>>,
 }
 
 /// How long one slice of work may hold the main thread before the page gets it back.
 const SLICE_MS: f64 = 16.0;
 
 impl Opener {
+    /// Hashes an archive in the worker, showing its progress, then loads and checks the scan.
+    pub fn open_archive(&self, name: String, blob: web_sys::Blob) {
+        let ticket = self.tickets.get() + 1;
+        self.tickets.set(ticket);
+        let total = blob.size() as u64;
+        let state = self.state.clone();
+        state.dispatch(Action::Open {
+            ticket,
+            name: name.clone(),
+            size: total as usize,
+        });
+        let start = js_sys::Date::now();
+        let on_message = move |message: worker::Message| {
+            let progress = |read| Progress {
+                read,
+                total,
+                inflated: read,
+            };
+            match message {
+                worker::Message::Progress { read } => state.dispatch(Action::Progress {
+                    ticket,
+                    progress: progress(read),
+                    stage: Stage::Hashing,
+                }),
+                worker::Message::Done { scan } => {
+                    state.dispatch(Action::Progress {
+                        ticket,
+                        progress: progress(total),
+                        stage: Stage::Checking,
+                    });
+                    let (state, name) = (state.clone(), name.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        TimeoutFuture::new(0).await;
+                        let read = js_sys::Date::now();
+                        let result = archive::load(&scan)
+                            .map(|(store, mut findings)| {
+                                findings.extend(storesnap_core::checks::check(&store));
+                                storesnap_core::checks::sort_findings(&mut findings);
+                                let mut loaded = Loaded::from_parts(
+                                    ticket,
+                                    &name,
+                                    total as usize,
+                                    None,
+                                    store,
+                                    findings,
+                                );
+                                loaded.timing = Some((read - start, js_sys::Date::now() - read));
+                                Rc::new(loaded)
+                            })
+                            .map_err(|e| format!("{name}: {e}"));
+                        state.dispatch(Action::Opened {
+                            ticket,
+                            result,
+                            selection: current_hash().selection,
+                        });
+                    });
+                }
+                worker::Message::Failed { message } => state.dispatch(Action::Opened {
+                    ticket,
+                    result: Err(format!("{name}: {message}")),
+                    selection: Selection::None,
+                }),
+            }
+        };
+        match worker::start(&blob, on_message) {
+            Ok(job) => *self.job.borrow_mut() = Some(job),
+            Err(e) => self.state.dispatch(Action::Failed(e)),
+        }
+    }
+
     pub fn open(&self, name: String, bytes: Vec<u8>) {
         let ticket = self.tickets.get() + 1;
         self.tickets.set(ticket);
@@ -65,7 +170,7 @@ impl Opener {
                     storesnap_core::checks::sort_findings(&mut findings);
                     TimeoutFuture::new(0).await;
                     let mut loaded =
-                        Loaded::from_parts(ticket, &name, size, snapshot.manifest, store, findings);
+                        Loaded::from_parts(ticket, &name, size, Some(snapshot.manifest), store, findings);
                     loaded.timing = Some((read - start, js_sys::Date::now() - read));
                     Ok(Rc::new(loaded))
                 }
@@ -166,9 +271,10 @@ pub fn current_hash() -> Hash {
     Hash::parse(&hash)
 }
 
-/// Fetches a snapshot the user linked to with `#url=…`: the only request the viewer makes
-/// after it has loaded, and only because the link asked for it.
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+/// Fetches a snapshot or archive the user linked to with `#url=…`: the only request the viewer
+/// makes after it has loaded, and only because the link asked for it. The body comes as a Blob,
+/// which the browser may keep on disk: an archive is then read in slices like a picked file.
+pub async fn fetch_blob(url: &str) -> Result<web_sys::Blob, String> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     let window = web_sys::window().ok_or("no window")?;
@@ -190,10 +296,11 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
             response.status_text()
         ));
     }
-    let buffer = JsFuture::from(response.array_buffer().map_err(fail)?)
+    JsFuture::from(response.blob().map_err(fail)?)
         .await
-        .map_err(fail)?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(fail)
 }
 
 #[function_component(App)]
@@ -205,6 +312,7 @@ pub fn app() -> Html {
     let opener = Opener {
         state: state.clone(),
         tickets: (*use_state(|| Rc::new(Cell::new(0u64)))).clone(),
+        job: (*use_state(|| Rc::new(RefCell::new(None)))).clone(),
     };
 
     let on_file = {
@@ -217,15 +325,15 @@ pub fn app() -> Html {
     };
     // A link can open the viewer with data in it: `#demo`, or `#url=<address of a snapshot>`.
     {
-        let (on_demo, opener) = (on_demo.clone(), opener.clone());
+        let (on_demo, opener, tasks) = (on_demo.clone(), opener.clone(), tasks.clone());
         use_effect_with((), move |_| match current_hash().source {
             Some(Source::Demo) => on_demo.emit(()),
             Some(Source::Url(raw)) => {
                 let url = Source::address(&raw);
                 opener.state.dispatch(Action::Fetching(url.clone()));
                 wasm_bindgen_futures::spawn_local(async move {
-                    match fetch_bytes(&url).await {
-                        Ok(bytes) => opener.open(url, bytes),
+                    match fetch_blob(&url).await {
+                        Ok(blob) => open_blob(url, blob, tasks, opener),
                         Err(message) => opener.state.dispatch(Action::Failed(message)),
                     }
                 });
@@ -316,7 +424,9 @@ pub fn app() -> Html {
                 <StoreTimeline loaded={loaded.clone()} all={state.all_images} selection={state.selection.clone()}
                     on_select={on_select.clone()} />
                 <Findings loaded={loaded.clone()} {on_select} />
-                <Redactions loaded={loaded.clone()} />
+                if loaded.manifest.is_some() {
+                    <Redactions loaded={loaded.clone()} />
+                }
             } else {
                 <section class="welcome">
                     <p>{ "Drop a snapshot written by " }<code>{ "storesnap pack" }</code>
@@ -344,6 +454,13 @@ fn loading_bar(props: &LoadingProps) -> Html {
             l.name,
             (p.read * 100).checked_div(p.total).unwrap_or(100),
             human_size(i64::try_from(p.inflated).unwrap_or(i64::MAX))
+        ),
+        Stage::Hashing => format!(
+            "Hashing every layer of {}: {}% ({} of {})",
+            l.name,
+            (p.read * 100).checked_div(p.total).unwrap_or(100),
+            human_size(i64::try_from(p.read).unwrap_or(i64::MAX)),
+            human_size(i64::try_from(p.total).unwrap_or(i64::MAX))
         ),
         Stage::Checking => format!("Checking {}…", l.name),
     };

@@ -8,6 +8,7 @@ pub mod app;
 pub mod components;
 pub mod hash;
 pub mod state;
+pub mod worker;
 
 /// Mounts the app on the page body.
 pub fn run() {

@@ -23,7 +23,8 @@ pub struct Loaded {
     pub ticket: u64,
     pub name: String,
     pub size: usize,
-    pub manifest: Manifest,
+    /// The snapshot's manifest; `None` for a `docker save` archive.
+    pub manifest: Option<Manifest>,
     pub store: Store,
     pub findings: Vec<Finding>,
     pub graph: LayerGraph,
@@ -52,7 +53,7 @@ impl Loaded {
     /// Checks a parsed snapshot and lays out its graph.
     pub fn new(ticket: u64, name: &str, size: usize, snapshot: Snapshot) -> Loaded {
         let (store, findings) = storesnap_core::analyze(&snapshot);
-        Loaded::from_parts(ticket, name, size, snapshot.manifest, store, findings)
+        Loaded::from_parts(ticket, name, size, Some(snapshot.manifest), store, findings)
     }
 
     /// A snapshot whose store is loaded and checked (the app does that in steps).
@@ -60,7 +61,7 @@ impl Loaded {
         ticket: u64,
         name: &str,
         size: usize,
-        manifest: Manifest,
+        manifest: Option<Manifest>,
         store: Store,
         findings: Vec<Finding>,
     ) -> Loaded {
@@ -101,6 +102,8 @@ pub struct Loading {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     Inflating,
+    /// An archive, hashed in the worker.
+    Hashing,
     Checking,
 }
 

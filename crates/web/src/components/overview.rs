@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use storesnap_core::docker::human_size;
 use storesnap_core::Severity;
 use yew::prelude::*;
 
@@ -16,45 +17,71 @@ pub struct OverviewProps {
 #[function_component(Overview)]
 pub fn overview(props: &OverviewProps) -> Html {
     let l = &props.loaded;
-    let m = &l.manifest;
-    let summary = l.store.disk_summary(&m.dir_sizes);
-    let images = &summary[0];
     let count = |s| l.findings.iter().filter(|f| f.severity == s).count();
-    let redacted = m.redacted_values();
-    let fields: BTreeMap<&str, String> = BTreeMap::from([
-        (
-            "host",
-            format!("{} ({}/{})", m.host.hostname, m.host.os, m.host.arch),
-        ),
-        ("driver", m.storage_driver.clone()),
-        ("data root", m.data_root.clone()),
-        ("packed", m.created.clone()),
-        (
-            "contents",
-            format!(
-                "{} images, {} layers, {} containers",
-                l.store.images.len(),
-                l.store.layers.len(),
-                l.store.containers.len()
+    let contents = format!(
+        "{} images, {} layers, {} containers",
+        l.store.images.len(),
+        l.store.layers.len(),
+        l.store.containers.len()
+    );
+    let fields: BTreeMap<&str, String> = match (&l.manifest, &l.store.archive) {
+        (_, Some(a)) => BTreeMap::from([
+            ("source", a.layout.describe().to_owned()),
+            (
+                "archive",
+                format!(
+                    "{}, {} entries, {}",
+                    human_size(i64::try_from(a.read).unwrap_or(i64::MAX)),
+                    a.entries,
+                    a.compression.map_or("not read", |c| c.as_str())
+                ),
             ),
-        ),
-        (
-            "image disk use",
-            format!("{} total, {} reclaimable", images.size, images.reclaimable),
-        ),
-        (
-            "redacted",
-            format!(
-                "{redacted} values in {} files{}",
-                m.redacted.len(),
-                if m.image_configs_redacted() {
-                    ", image configs too"
-                } else {
-                    ""
-                }
+            ("contents", contents),
+            (
+                "layers verified",
+                format!(
+                    "{} of {}",
+                    a.layers
+                        .values()
+                        .filter(|x| x.state == storesnap_core::store::LayerState::Verified)
+                        .count(),
+                    a.layers.len()
+                ),
             ),
-        ),
-    ]);
+        ]),
+        (None, None) => BTreeMap::from([("contents", contents)]),
+        (Some(m), None) => {
+            let summary = l.store.disk_summary(&m.dir_sizes);
+            let images = &summary[0];
+            let redacted = m.redacted_values();
+            BTreeMap::from([
+                (
+                    "host",
+                    format!("{} ({}/{})", m.host.hostname, m.host.os, m.host.arch),
+                ),
+                ("driver", m.storage_driver.clone()),
+                ("data root", m.data_root.clone()),
+                ("packed", m.created.clone()),
+                ("contents", contents),
+                (
+                    "image disk use",
+                    format!("{} total, {} reclaimable", images.size, images.reclaimable),
+                ),
+                (
+                    "redacted",
+                    format!(
+                        "{redacted} values in {} files{}",
+                        m.redacted.len(),
+                        if m.image_configs_redacted() {
+                            ", image configs too"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+            ])
+        }
+    };
     html! {
         <section class="overview" id="overview">
             <h2>{ &l.name }</h2>

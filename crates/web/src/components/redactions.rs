@@ -15,7 +15,9 @@ pub struct RedactionsProps {
 
 #[function_component(Redactions)]
 pub fn redactions(props: &RedactionsProps) -> Html {
-    let m = &props.loaded.manifest;
+    let Some(m) = &props.loaded.manifest else {
+        return html! {};
+    };
     let values = m.redacted_values();
     let mut skipped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for s in &m.skipped {

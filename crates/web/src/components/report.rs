@@ -19,7 +19,7 @@ pub struct ReportProps {
 #[function_component(Report)]
 pub fn report(props: &ReportProps) -> Html {
     let text = use_memo(props.loaded.clone(), |l| {
-        storesnap_core::report::markdown(Some(&l.manifest), &l.store, &l.findings)
+        storesnap_core::report::markdown(l.manifest.as_ref(), &l.store, &l.findings)
     });
     let onclick = {
         let (on_copy, text) = (props.on_copy.clone(), text.clone());

@@ -59,6 +59,7 @@ pub fn load(scan: &Scan) -> Result<(Store, Vec<Finding>)> {
     }
     verify_names(scan, &mut r);
     let listed = match layout {
+        ArchiveLayout::Unknown => Vec::new(),
         ArchiveLayout::Oci => from_index(scan, &mut r, &files),
         _ => from_manifest(scan, &mut r, layout),
     };
@@ -96,6 +97,8 @@ fn detect(scan: &Scan) -> Result<ArchiveLayout> {
                     .into(),
             ))
         }
+        // Engines write the image list last: a cut archive has none, and says so in a finding.
+        (false, false) if scan.error.is_some() => ArchiveLayout::Unknown,
         (false, false) => {
             return Err(Error::NotAnArchive(
                 "the tar holds neither manifest.json nor an OCI index.json".into(),
@@ -411,7 +414,7 @@ fn add_image(scan: &Scan, r: &mut Reader, store: &mut Store, listed: Listed) {
         Some((path, f)) => {
             let promised = named_digest(&listed.config_path).unwrap_or(f.sha256.clone());
             verified = promised == f.sha256;
-            if !verified && named_digest(path).is_none() {
+            if !verified {
                 r.finding(
                     Code::ConfigDigestMismatch,
                     vec![subject.clone(), Subject::Path(path.into())],
@@ -516,7 +519,7 @@ fn add_image(scan: &Scan, r: &mut Reader, store: &mut Store, listed: Listed) {
                 diff_id: Some(diff.clone()),
                 parent: i.checked_sub(1).map(|p| chain[p].clone()),
                 cache_id: None,
-                size: layer_scan.filter(|l| l.error.is_none()).map(|l| l.content_bytes),
+                size: layer_scan.filter(|l| l.error.is_none()).map(|l| l.size()),
                 tar_split: false,
                 descriptor: None,
             },

@@ -120,8 +120,18 @@ pub struct LayerScan {
     pub error: Option<String>,
     /// Tar entries in it.
     pub entries: u64,
-    /// Bytes of its regular files, as a graph driver counts a layer it applies.
+    /// Bytes of its regular files.
     pub content_bytes: u64,
+    /// Bytes of its symlinks' targets: overlay2 counts them in a layer's size (it measures
+    /// the applied directory, where a symlink's size is its target's length).
+    pub symlink_bytes: u64,
+}
+
+impl LayerScan {
+    /// The layer's size as overlay2, Docker's default driver, records it once applied.
+    pub fn size(&self) -> u64 {
+        self.content_bytes + self.symlink_bytes
+    }
 }
 
 /// Reads the archive `input` to its end (or its first unreadable byte), calling `progress`
@@ -317,8 +327,10 @@ fn walk_tar(stream: &mut dyn Read, out: &mut LayerScan) -> io::Result<()> {
     let mut tar = Reader::new(stream);
     while let Some(header) = tar.next()? {
         out.entries += 1;
-        if header.kind == Kind::File {
-            out.content_bytes += header.size;
+        match header.kind {
+            Kind::File => out.content_bytes += header.size,
+            Kind::Symlink => out.symlink_bytes += header.link.len() as u64,
+            _ => {}
         }
     }
     Ok(())

@@ -1,0 +1,117 @@
+//! `docker save` archives are hashed in a Web Worker: gigabytes of layers would hold the page's
+//! thread for seconds. The worker reads the File in slices (`Blob.slice` through
+//! `FileReaderSync`, so the archive is never whole in memory), runs the core's one-pass scan,
+//! and posts progress and then the scan; the page loads and checks the scan, which is small.
+//!
+//! This module is the protocol between the two: [`start`] on the page, [`serve`] in the worker.
+
+use std::io::{self, Read};
+
+use serde::{Deserialize, Serialize};
+use storesnap_core::source::archive::{self, Scan, ScanLimits};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent, Worker};
+
+/// The worker's script, as Trunk writes it (`data-type="worker"` with `data-loader-shim` in
+/// index.html).
+pub const SCRIPT: &str = "./storesnap-worker_loader.js";
+
+/// What the worker tells the page, as JSON.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Message {
+    /// Bytes of the archive read so far.
+    Progress { read: u64 },
+    Done { scan: Box<Scan> },
+    Failed { message: String },
+}
+
+/// A scan under way; dropping it stops the worker.
+pub struct Job {
+    worker: Worker,
+    _onmessage: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// Starts a worker on `blob`; `on_message` gets its progress and its result.
+pub fn start(blob: &Blob, mut on_message: impl FnMut(Message) + 'static) -> Result<Job, String> {
+    let worker = Worker::new(SCRIPT).map_err(|e| format!("could not start the worker: {e:?}"))?;
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let text = e.data().as_string().unwrap_or_default();
+        on_message(serde_json::from_str(&text).unwrap_or_else(|e| Message::Failed {
+            message: format!("the worker sent something unreadable: {e}"),
+        }));
+    });
+    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    worker
+        .post_message(blob)
+        .map_err(|e| format!("could not hand the file to the worker: {e:?}"))?;
+    Ok(Job {
+        worker,
+        _onmessage: onmessage,
+    })
+}
+
+/// In the worker: scans each Blob the page posts.
+pub fn serve() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let post_scope = scope.clone();
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let post = |m: &Message| {
+            let text = serde_json::to_string(m).unwrap_or_default();
+            let _ = post_scope.post_message(&JsValue::from_str(&text));
+        };
+        let result = match (e.data().dyn_into::<Blob>(), FileReaderSync::new()) {
+            (Ok(blob), Ok(reader)) => {
+                let input = BlobReader {
+                    blob,
+                    reader,
+                    at: 0.0,
+                };
+                archive::scan(input, &ScanLimits::default(), &mut |read| {
+                    post(&Message::Progress { read })
+                })
+                .map_err(|e| e.to_string())
+            }
+            _ => Err("the worker was given something other than a file".into()),
+        };
+        post(&match result {
+            Ok(scan) => Message::Done {
+                scan: Box::new(scan),
+            },
+            Err(message) => Message::Failed { message },
+        });
+    });
+    scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+}
+
+/// A Blob read in slices, synchronously (workers may block).
+struct BlobReader {
+    blob: Blob,
+    reader: FileReaderSync,
+    at: f64,
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let end = (self.at + buf.len() as f64).min(self.blob.size());
+        if end <= self.at {
+            return Ok(0);
+        }
+        let fail = |e: JsValue| io::Error::other(format!("reading the file: {e:?}"));
+        let slice = self.blob.slice_with_f64_and_f64(self.at, end).map_err(fail)?;
+        let buffer = self.reader.read_as_array_buffer(&slice).map_err(fail)?;
+        let bytes = js_sys::Uint8Array::new(&buffer);
+        let n = bytes.length() as usize;
+        bytes.copy_to(&mut buf[..n]);
+        self.at += n as f64;
+        Ok(n)
+    }
+}
