@@ -498,7 +498,11 @@ fn the_viewer_reads_archives_in_a_worker() {
     let cases = [
         (Scenario::Full, "shared.tar", "Docker 1.10 to 24"),
         (Scenario::D28Graph, "buildkit.tar", "Docker 25+"),
-        (Scenario::D28Containerd, "zstd.tar", "containerd image store"),
+        (
+            Scenario::D28Containerd,
+            "zstd.tar",
+            "containerd image store",
+        ),
         (Scenario::D28Containerd, "oci.tar", "OCI image layout"),
     ];
     for (scenario, name, layout) in cases {
@@ -546,7 +550,11 @@ fn the_viewer_reads_archives_in_a_worker() {
     browser.wait_for("[data-chain-id]");
     let findings = browser.text(&browser.wait_for("#findings")[0]);
     for f in &found {
-        assert!(findings.contains(f.code.as_str()), "{} in {findings}", f.code.as_str());
+        assert!(
+            findings.contains(f.code.as_str()),
+            "{} in {findings}",
+            f.code.as_str()
+        );
     }
     drop(model);
 

@@ -130,7 +130,13 @@ fn a_flipped_byte_in_a_layer_is_found() {
             // A gzip blob no longer inflates.
             _ => &["archive-digest-mismatch", "layer-unreadable"],
         };
-        check(scenario, "flip", flip, codes, &["diff-id-mismatch", "layer-unreadable"]);
+        check(
+            scenario,
+            "flip",
+            flip,
+            codes,
+            &["diff-id-mismatch", "layer-unreadable"],
+        );
     }
 }
 
@@ -141,7 +147,13 @@ fn a_missing_layer_is_found() {
             let i = largest(all);
             all.remove(i);
         };
-        check(scenario, "drop", drop, &["archive-missing-file"], &["archive-missing-file"]);
+        check(
+            scenario,
+            "drop",
+            drop,
+            &["archive-missing-file"],
+            &["archive-missing-file"],
+        );
     }
 }
 
@@ -160,7 +172,9 @@ fn a_changed_config_is_found() {
                 })
                 .unwrap();
             let text = String::from_utf8(bytes.clone()).unwrap();
-            *bytes = text.replacen("/app/hello.txt", "/app/HELLO.txt", 1).into_bytes();
+            *bytes = text
+                .replacen("/app/hello.txt", "/app/HELLO.txt", 1)
+                .into_bytes();
         };
         check(
             scenario,

@@ -111,7 +111,10 @@ fn check_archive(scenario: Scenario, path: &std::path::Path, oracle_name: &str) 
                     row["Tag"].as_str().unwrap()
                 );
                 let tags = image["RepoTags"].as_array().unwrap();
-                assert!(tags.iter().any(|t| t == &name), "{what}: {name} not in {tags:?}");
+                assert!(
+                    tags.iter().any(|t| t == &name),
+                    "{what}: {name} not in {tags:?}"
+                );
             }
         }
 
@@ -119,9 +122,17 @@ fn check_archive(scenario: Scenario, path: &std::path::Path, oracle_name: &str) 
         // archive keeps only to a parent saved with it: as after `docker load`, others are
         // `<missing>`.
         let hex = id.strip_prefix("sha256:").unwrap();
-        let docker_rows =
-            json_lines(&std::fs::read_to_string(s.oracle.join(format!("history/{hex}.jsonl"))).unwrap());
-        let our_rows = json_lines(&run(&["history", "--no-trunc", "--format", "json", archive, id]));
+        let docker_rows = json_lines(
+            &std::fs::read_to_string(s.oracle.join(format!("history/{hex}.jsonl"))).unwrap(),
+        );
+        let our_rows = json_lines(&run(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "json",
+            archive,
+            id,
+        ]));
         assert_eq!(our_rows.len(), docker_rows.len(), "{what}: history of {id}");
         for (n, (o, d)) in our_rows.iter().zip(&docker_rows).enumerate() {
             for k in ["CreatedBy", "CreatedAt", "Comment"] {
@@ -144,7 +155,13 @@ fn check_archive(scenario: Scenario, path: &std::path::Path, oracle_name: &str) 
         if graph_sizes {
             // Layer sizes to the byte: their sum is `docker image inspect`'s Size.
             let bytes = json_lines(&run(&[
-                "history", "--no-trunc", "-H=false", "--format", "json", archive, id,
+                "history",
+                "--no-trunc",
+                "-H=false",
+                "--format",
+                "json",
+                archive,
+                id,
             ]));
             let sum: u64 = bytes
                 .iter()
@@ -198,7 +215,13 @@ fn a_snapshot_is_still_read_as_a_snapshot_and_other_files_are_named() {
     // A tar that is neither a snapshot nor an archive of images.
     let other = dir.join("other.tar");
     let status = std::process::Command::new("tar")
-        .args(["-cf", other.to_str().unwrap(), "-C", dir.to_str().unwrap(), "notes.txt"])
+        .args([
+            "-cf",
+            other.to_str().unwrap(),
+            "-C",
+            dir.to_str().unwrap(),
+            "notes.txt",
+        ])
         .status()
         .unwrap();
     assert!(status.success());

@@ -51,7 +51,8 @@ impl Loaded {
 
     /// The model and every finding, most severe first.
     pub fn analyzed(mut self) -> (Store, Vec<Finding>, Option<Manifest>) {
-        self.findings.extend(storesnap_core::checks::check(&self.store));
+        self.findings
+            .extend(storesnap_core::checks::check(&self.store));
         storesnap_core::checks::sort_findings(&mut self.findings);
         (self.store, self.findings, self.manifest)
     }
@@ -79,7 +80,8 @@ impl Source {
             .snapshot
             .as_ref()
             .expect("clap requires a snapshot or --root");
-        let open = || std::fs::File::open(path).with_context(|| format!("opening {}", path.display()));
+        let open =
+            || std::fs::File::open(path).with_context(|| format!("opening {}", path.display()));
         let mut head = Vec::new();
         open()?.take(64 << 10).read_to_end(&mut head)?;
         if archive::sniff(&head) == Input::Archive {
@@ -89,8 +91,8 @@ impl Source {
             let scanned = archive::scan(file, &ScanLimits::default(), &mut |n| bar.set_position(n));
             bar.finish_and_clear();
             let scanned = scanned.with_context(|| format!("reading {}", path.display()))?;
-            let (store, findings) = archive::load(&scanned)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let (store, findings) =
+                archive::load(&scanned).with_context(|| format!("reading {}", path.display()))?;
             return Ok(Loaded {
                 store,
                 findings,

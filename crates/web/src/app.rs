@@ -133,6 +133,7 @@ impl Opener {
                         });
                     });
                 }
+                worker::Message::Ready => {}
                 worker::Message::Failed { message } => state.dispatch(Action::Opened {
                     ticket,
                     result: Err(format!("{name}: {message}")),
@@ -169,8 +170,14 @@ impl Opener {
                     findings.extend(storesnap_core::checks::check(&store));
                     storesnap_core::checks::sort_findings(&mut findings);
                     TimeoutFuture::new(0).await;
-                    let mut loaded =
-                        Loaded::from_parts(ticket, &name, size, Some(snapshot.manifest), store, findings);
+                    let mut loaded = Loaded::from_parts(
+                        ticket,
+                        &name,
+                        size,
+                        Some(snapshot.manifest),
+                        store,
+                        findings,
+                    );
                     loaded.timing = Some((read - start, js_sys::Date::now() - read));
                     Ok(Rc::new(loaded))
                 }

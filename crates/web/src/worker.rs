@@ -21,16 +21,25 @@ pub const SCRIPT: &str = "./storesnap-worker_loader.js";
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Message {
+    /// The worker has loaded its wasm and listens: a message posted before that would be lost.
+    Ready,
     /// Bytes of the archive read so far.
-    Progress { read: u64 },
-    Done { scan: Box<Scan> },
-    Failed { message: String },
+    Progress {
+        read: u64,
+    },
+    Done {
+        scan: Box<Scan>,
+    },
+    Failed {
+        message: String,
+    },
 }
 
 /// A scan under way; dropping it stops the worker.
 pub struct Job {
     worker: Worker,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
+    _onerror: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Drop for Job {
@@ -39,22 +48,44 @@ impl Drop for Job {
     }
 }
 
-/// Starts a worker on `blob`; `on_message` gets its progress and its result.
-pub fn start(blob: &Blob, mut on_message: impl FnMut(Message) + 'static) -> Result<Job, String> {
+/// Starts a worker and hands it `blob` once it is ready; `on_message` gets its progress and
+/// its result. A worker that fails to load reports that as a failure, so the page never waits
+/// forever.
+pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<Job, String> {
     let worker = Worker::new(SCRIPT).map_err(|e| format!("could not start the worker: {e:?}"))?;
+    let on_message = std::rc::Rc::new(std::cell::RefCell::new(on_message));
+    let (to_worker, blob) = (worker.clone(), blob.clone());
+    let report = on_message.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let text = e.data().as_string().unwrap_or_default();
-        on_message(serde_json::from_str(&text).unwrap_or_else(|e| Message::Failed {
+        let message = serde_json::from_str(&text).unwrap_or_else(|e| Message::Failed {
             message: format!("the worker sent something unreadable: {e}"),
-        }));
+        });
+        if let Message::Ready = message {
+            if let Err(e) = to_worker.post_message(&blob) {
+                (report.borrow_mut())(Message::Failed {
+                    message: format!("could not hand the file to the worker: {e:?}"),
+                });
+            }
+            return;
+        }
+        (report.borrow_mut())(message);
+    });
+    let onerror = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        let detail = e
+            .dyn_ref::<web_sys::ErrorEvent>()
+            .map(|e| e.message())
+            .unwrap_or_default();
+        (on_message.borrow_mut())(Message::Failed {
+            message: format!("the worker that hashes archives failed: {detail}"),
+        });
     });
     worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    worker
-        .post_message(blob)
-        .map_err(|e| format!("could not hand the file to the worker: {e:?}"))?;
+    worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
     Ok(Job {
         worker,
         _onmessage: onmessage,
+        _onerror: onerror,
     })
 }
 
@@ -90,6 +121,8 @@ pub fn serve() {
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
+    let ready = serde_json::to_string(&Message::Ready).unwrap_or_default();
+    let _ = scope.post_message(&JsValue::from_str(&ready));
 }
 
 /// A Blob read in slices, synchronously (workers may block).
@@ -106,7 +139,10 @@ impl Read for BlobReader {
             return Ok(0);
         }
         let fail = |e: JsValue| io::Error::other(format!("reading the file: {e:?}"));
-        let slice = self.blob.slice_with_f64_and_f64(self.at, end).map_err(fail)?;
+        let slice = self
+            .blob
+            .slice_with_f64_and_f64(self.at, end)
+            .map_err(fail)?;
         let buffer = self.reader.read_as_array_buffer(&slice).map_err(fail)?;
         let bytes = js_sys::Uint8Array::new(&buffer);
         let n = bytes.length() as usize;

@@ -546,7 +546,11 @@ async fn the_report_and_what_was_redacted_are_shown() {
         .unwrap();
     assert_eq!(
         textarea.value(),
-        storesnap_core::report::markdown(Some(&expected.manifest), &expected.store, &expected.findings)
+        storesnap_core::report::markdown(
+            Some(&expected.manifest),
+            &expected.store,
+            &expected.findings
+        )
     );
     // A synthetic click is no user gesture, so the browser may refuse: either way it says so.
     click(&query_all(&root, "#copy-report")[0]);

@@ -248,11 +248,7 @@ fn from_manifest(scan: &Scan, r: &mut Reader, layout: ArchiveLayout) -> Vec<List
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|l| {
-                l.as_str()
-                    .and_then(super::scan::clean)
-                    .unwrap_or_default()
-            })
+            .map(|l| l.as_str().and_then(super::scan::clean).unwrap_or_default())
             .collect();
         out.push(Listed {
             id,
@@ -342,7 +338,11 @@ fn resolve_index(
                         format!(
                             "manifest {} ({}) of {} is not in the archive",
                             m.digest.short(),
-                            if m.platform.is_empty() { "no platform" } else { &m.platform },
+                            if m.platform.is_empty() {
+                                "no platform"
+                            } else {
+                                &m.platform
+                            },
                             desc.digest.short()
                         ),
                     );
@@ -430,7 +430,10 @@ fn add_image(scan: &Scan, r: &mut Reader, store: &mut Store, listed: Listed) {
                 .and_then(|v| image_config::parse(r, &v, &id, path))
         }
     };
-    let diff_ids: Vec<DiffId> = config.as_ref().map(|c| c.diff_ids.clone()).unwrap_or_default();
+    let diff_ids: Vec<DiffId> = config
+        .as_ref()
+        .map(|c| c.diff_ids.clone())
+        .unwrap_or_default();
     if config.is_some() && diff_ids.len() != listed.layer_paths.len() {
         r.finding(
             Code::ManifestMismatch,

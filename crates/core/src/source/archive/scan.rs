@@ -90,10 +90,15 @@ pub enum Scanned {
     File(FileScan),
     /// A symbolic or hard link, with its target resolved to an archive path (`None` when it
     /// leaves the archive).
-    Link { target: Option<String>, hard: bool },
+    Link {
+        target: Option<String>,
+        hard: bool,
+    },
     Dir,
     /// A device, FIFO or unknown type: nothing an archive of images holds.
-    Other { kind: String },
+    Other {
+        kind: String,
+    },
 }
 
 /// A regular file: its digest, and what else its bytes showed.
@@ -136,11 +141,7 @@ impl LayerScan {
 
 /// Reads the archive `input` to its end (or its first unreadable byte), calling `progress`
 /// with the bytes read so far every few megabytes.
-pub fn scan<R: Read>(
-    input: R,
-    limits: &ScanLimits,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Scan> {
+pub fn scan<R: Read>(input: R, limits: &ScanLimits, progress: &mut dyn FnMut(u64)) -> Result<Scan> {
     let mut counted = BufReader::with_capacity(
         256 << 10,
         Counting {
