@@ -138,6 +138,11 @@ impl<R: Read> Reader<R> {
         Ok(data)
     }
 
+    /// The stream after the archive's end (the caller drains it, to see a damaged trailer).
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// The current entry's bytes as a stream, for entries too large to hold.
     pub fn data(&mut self) -> Data<'_, R> {
         Data { tar: self }

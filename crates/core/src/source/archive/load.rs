@@ -473,6 +473,8 @@ fn add_image(scan: &Scan, r: &mut Reader, store: &mut Store, listed: Listed) {
             ]
         };
         let state = match at {
+            // Past the end of a short layer list: the manifest-mismatch finding says it.
+            None if i >= listed.layer_paths.len() => LayerState::Missing,
             None => {
                 r.finding(
                     Code::ArchiveMissingFile,

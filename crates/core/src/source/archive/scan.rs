@@ -227,13 +227,14 @@ pub fn scan<R: Read>(input: R, limits: &ScanLimits, progress: &mut dyn FnMut(u64
         };
         scan.entries.insert(path, entry);
     }
-    drop(tar);
-    // Read to the end so a damaged gzip trailer is seen, then count what was read.
+    // Read to the end so a damaged gzip or zstd trailer is seen, then count what was read.
+    let mut rest = tar.into_inner();
     if scan.error.is_none() && outer != Compression::None {
-        if let Err(e) = io::copy(&mut counted, &mut io::sink()) {
+        if let Err(e) = io::copy(&mut rest, &mut io::sink()) {
             scan.error = Some(describe_outer_error(&e));
         }
     }
+    drop(rest);
     scan.read = counted.get_ref().read;
     Ok(scan)
 }
