@@ -12,6 +12,8 @@ mod containerd;
 mod damage;
 /// The committed fixtures in crates/core/tests/data still match what the harness makes.
 mod fixtures;
+/// The pre-1.10 layout, from stores made by hand (no engine writes it any more).
+mod legacy;
 /// `storesnap pack`: contents, secrets, determinism, safety on live and hostile roots.
 mod pack;
 /// The viewer built by Trunk, driven in headless Chromium over WebDriver.

@@ -568,3 +568,46 @@ fn the_viewer_reads_archives_in_a_worker() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A pre-1.10 store (made by hand: no engine writes one now) is drawn like any other: one node
+/// per v1 layer, the tagged tip in the table.
+#[test]
+fn the_viewer_draws_a_pre_1_10_store() {
+    let dir = scratch("viewer-legacy");
+    let out = Command::new(repo_root().join("tests/harness/legacy"))
+        .arg(&dir)
+        .arg("seed001")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snapshot = dir.join("s.tar.gz");
+    let gz = pack(&dir.join("root"), &snapshot, &["-q"]);
+    let (model, findings) = storesnap_core::analyze(&read_snapshot(&gz));
+    assert_eq!(model.layers.len(), 17);
+    let browser = Browser::start();
+    browser.goto(&serve(viewer_dist(&dir)));
+    let input = browser.wait_for("input[type=file]").remove(0);
+    browser.send_keys(&input, snapshot.to_str().unwrap());
+    browser.wait_for("[data-chain-id]");
+    let layers = eventually(model.layers.len(), || {
+        let (nodes, in_runs) = drawn(&browser);
+        nodes + in_runs
+    });
+    assert_eq!(layers, model.layers.len());
+    assert_eq!(
+        browser.find_all("tr[data-image-id]").len(),
+        model.images.len()
+    );
+    let shown = browser.text(&browser.wait_for("#findings")[0]);
+    for f in &findings {
+        assert!(
+            shown.contains(f.code.as_str()),
+            "{} in {shown}",
+            f.code.as_str()
+        );
+    }
+}

@@ -178,6 +178,10 @@ codes! {
         "an entry name that is absolute or climbs out with `..`: no engine writes one, and an extracting tool could write outside its target";
     NotInArchive = "not-in-archive", Info,
         "the index names a manifest or blob the archive leaves out (another platform, or a layer that may not be redistributed); that is how `docker save` writes it";
+    LayersizeMismatch = "layersize-mismatch", Warning,
+        "the pre-1.10 layersize file disagrees with the layer's tar-split; Docker 1.10's migration recomputes sizes, so only `docker images` before it was wrong";
+    AufsLayersMismatch = "aufs-layers-mismatch", Warning,
+        "aufs mounts the layer from its aufs/layers list, which does not follow the json parents: the mounted filesystem is not the image's; remove the image and pull it again";
     GraphdriverLeftover = "graphdriver-leftover", Info,
         "graph-driver data from before the switch to the containerd image store; `docker` no longer sees it (switch back, or remove it with the daemon stopped)";
 }

@@ -19,6 +19,7 @@ pub mod snapshot;
 pub mod source;
 pub mod store;
 mod tarball;
+pub mod tarsplit;
 pub mod time;
 pub mod timeline;
 

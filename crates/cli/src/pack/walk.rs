@@ -51,7 +51,17 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
     let image_dirs = list_dir(&root.join("image"))?;
     // A data root with image/ is a graph-driver store (Docker 29 keeps using one it finds,
     // "graphdriver-prior"), unless the user names the containerd root.
+    // Before 1.10 there was no image/: a graph/ of v1 layers, tagged in repositories-<driver>.
+    let legacy_driver = match &image_dirs {
+        None if top.iter().any(|n| n == "graph") => top
+            .iter()
+            .filter_map(|n| n.strip_prefix("repositories-"))
+            .find(|d| top.iter().any(|n| n == d))
+            .map(str::to_owned),
+        _ => None,
+    };
     let containerd_root = match (&image_dirs, &options.containerd_root) {
+        (None, None) if legacy_driver.is_some() => None,
         (_, Some(given)) => {
             let given = fs::canonicalize(given)
                 .map_err(|_| PackError::ContainerdRootMissing(given.clone()))?;
@@ -69,6 +79,9 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
                 why: "image/ holds no driver directory".into(),
             })?;
             (driver, drivers)
+        }
+        (None, None) if legacy_driver.is_some() => {
+            (legacy_driver.clone().unwrap_or_default(), Vec::new())
         }
         (None, None) => {
             return Err(PackError::NotADataRoot {
@@ -117,6 +130,15 @@ pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow
     };
 
     let mut counts = count(&walker.entries, walker.bytes_read);
+    if legacy_driver.is_some() {
+        // v1 layers are graph/ directories; images are the tagged tips and heads.
+        let (store, _) = storesnap_core::source::legacy::load(
+            &walker.entries,
+            &storesnap_core::Provenance::Files,
+        );
+        counts.images = store.images.len() as u64;
+        counts.layers = store.layers.len() as u64;
+    }
     if containerd_root.is_some() {
         // Images and layers are records in meta.db, not files: count them in the model.
         let (store, _) = storesnap_core::source::containerd::load(
@@ -404,6 +426,12 @@ impl Walker<'_> {
                 }
             }
             Action::ImageConfig if self.options.redact_images => self.redact_image(rel, bytes),
+            Action::V1ImageJson if self.options.redact_images => {
+                match self.redactor.image_config(rel, &bytes) {
+                    Ok(r) => self.record_redaction(rel, r),
+                    Err(_) => bytes,
+                }
+            }
             Action::VolumeDatabase if !volume_db_is_safe(&bytes) => {
                 self.warnings.push(format!(
                     "{rel} was left out: a volume in it has driver options or labels, which can hold credentials"

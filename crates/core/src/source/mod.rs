@@ -8,6 +8,7 @@ mod containers;
 pub mod files;
 pub mod graphdriver;
 mod image_config;
+pub mod legacy;
 
 use crate::finding::Finding;
 use crate::provenance::Provenance;
@@ -21,10 +22,13 @@ pub fn load(snapshot: &Snapshot) -> (Store, Vec<Finding>) {
 }
 
 /// Builds the model from files, in the format they are in: the containerd image store when
-/// the manifest says so or the files hold only it, else a graph-driver store.
+/// the manifest says so or the files hold only it, the pre-1.10 layout when there is a
+/// `graph/` and no `image/`, else a graph-driver store.
 pub fn load_files(files: &files::Files, provenance: &Provenance) -> (Store, Vec<Finding>) {
     if provenance.containerd().is_some() || containerd::detect(files) {
         containerd::load(files, provenance)
+    } else if legacy::detect(files) {
+        legacy::load(files, provenance)
     } else {
         graphdriver::load(files, provenance)
     }

@@ -42,7 +42,7 @@ pub fn load(files: &Files, provenance: &Provenance) -> (Store, Vec<Finding>) {
     l.references();
     l.distribution();
     l.store.containers = containers::load(&mut l.r);
-    l.driver_dirs(&driver);
+    driver_dirs(&mut l.r, &driver, &mut l.store);
     (l.store, l.r.findings)
 }
 
@@ -339,58 +339,60 @@ impl<'a> Loader<'a> {
                 .insert(diff, sources);
         }
     }
+}
 
-    fn driver_dirs(&mut self, driver: &str) {
-        let Some(driver) = Driver::from_name(driver) else {
-            return;
+/// The driver's per-layer records (and overlay2's links), as `<driver>/` lists them. The
+/// pre-1.10 layout has the same driver directories, so its loader reads them here too.
+pub(crate) fn driver_dirs(r: &mut Reader, driver: &str, store: &mut Store) {
+    let Some(driver) = Driver::from_name(driver) else {
+        return;
+    };
+    let prefix = driver.records_prefix();
+    let listing = prefix.trim_end_matches('/');
+    store.driver_dirs_listed =
+        driver.records_every_layer() && matches!(r.files.get(listing), Some(Entry::Dir));
+    if driver.has_overlay_links() {
+        for (link, entry) in under(r.files, &format!("{prefix}l/")) {
+            if let Entry::Symlink(target) = entry {
+                store.links.insert(link.to_owned(), target.clone());
+            }
+        }
+    }
+    for name in children(r.files, prefix) {
+        if driver.is_reserved(name) {
+            continue;
+        }
+        let path = format!("{prefix}{name}");
+        let is_record = matches!(
+            (driver.record(), r.files.get(&path)),
+            (Record::Dir, Some(Entry::Dir)) | (Record::File, Some(Entry::File(_)))
+        );
+        if !is_record {
+            continue;
+        }
+        let has = |f: &str| r.files.contains_key(&format!("{path}/{f}"));
+        let mut d = DriverDir {
+            name: name.to_owned(),
+            committed: has("committed"),
+            has_diff: has("diff"),
+            has_work: has("work"),
+            has_merged: has("merged"),
+            ..DriverDir::default()
         };
-        let prefix = driver.records_prefix();
-        let listing = prefix.trim_end_matches('/');
-        self.store.driver_dirs_listed =
-            driver.records_every_layer() && matches!(self.files.get(listing), Some(Entry::Dir));
         if driver.has_overlay_links() {
-            for (link, entry) in under(self.files, &format!("{prefix}l/")) {
-                if let Entry::Symlink(target) = entry {
-                    self.store.links.insert(link.to_owned(), target.clone());
-                }
-            }
-        }
-        for name in children(self.files, prefix) {
-            if driver.is_reserved(name) {
-                continue;
-            }
-            let path = format!("{prefix}{name}");
-            let is_record = matches!(
-                (driver.record(), self.files.get(&path)),
-                (Record::Dir, Some(Entry::Dir)) | (Record::File, Some(Entry::File(_)))
-            );
-            if !is_record {
-                continue;
-            }
-            let has = |f: &str| self.files.contains_key(&format!("{path}/{f}"));
-            let mut d = DriverDir {
-                name: name.to_owned(),
-                committed: has("committed"),
-                has_diff: has("diff"),
-                has_work: has("work"),
-                has_merged: has("merged"),
-                ..DriverDir::default()
+            let subject = Subject::CacheDir(name.to_owned());
+            d.link = match file(r.files, &format!("{path}/link")) {
+                Some([]) => Some(String::new()),
+                Some(_) => r
+                    .text(&format!("{path}/link"), &subject)
+                    .or(Some(String::new())),
+                None => None,
             };
-            if driver.has_overlay_links() {
-                let subject = Subject::CacheDir(name.to_owned());
-                d.link = match file(self.files, &format!("{path}/link")) {
-                    Some([]) => Some(String::new()),
-                    Some(_) => self
-                        .text(&format!("{path}/link"), &subject)
-                        .or(Some(String::new())),
-                    None => None,
-                };
-                d.lower = self
-                    .text(&format!("{path}/lower"), &subject)
-                    .map(|s| s.split(':').map(str::to_owned).collect());
-            }
-            self.store.driver_dirs.insert(name.to_owned(), d);
+            d.lower = r
+                .text(&format!("{path}/lower"), &subject)
+                .map(|s| s.split(':').map(str::to_owned).collect());
         }
+        store.driver_dirs.insert(name.to_owned(), d);
     }
 }
 

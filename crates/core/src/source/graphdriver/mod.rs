@@ -2,7 +2,7 @@
 //! distribution) beside the driver's own `<driver>/` directory, and `containers/`.
 
 pub mod driver;
-mod load;
+pub(crate) mod load;
 pub mod policy;
 
 pub use crate::source::files::Files;

@@ -27,6 +27,9 @@ pub enum Action {
     RedactHostConfig,
     /// An image config: kept byte-exact, or redacted with `--redact`.
     ImageConfig,
+    /// A pre-1.10 layer's v1 `json` (it holds the image config): kept byte-exact, or redacted
+    /// with `--redact`; its name is no digest, so there is no ID to check it against.
+    V1ImageJson,
     /// `volumes/metadata.db`: kept only when no volume has driver options or labels, which can
     /// carry credentials (see [`volume_db_is_safe`]).
     VolumeDatabase,
@@ -83,10 +86,26 @@ pub fn classify(path: &[&str], kind: Kind) -> Action {
         ["image", _, "imagedb", "content", "sha256", _] if file => ImageConfig,
         ["image", ..] => Keep,
 
+        // The pre-1.10 layout (docs/research/pre-1.10-layout.md): the v1 graph, the tags.
+        ["graph"] if dir => Keep,
+        ["graph", _] if dir => Keep,
+        ["graph", _, "json"] if file => V1ImageJson,
+        ["graph", _, "layersize" | "checksum" | "tar-data.json.gz" | "parent" | "v1Compatibility"]
+            if file =>
+        {
+            Keep
+        }
+        ["graph", ..] => Skip(Contents),
+        [name] if file && name.starts_with("repositories-") => Keep,
+        // Container names and links (sqlite): listed, not read.
+        ["linkgraph.db"] => Skip(OutOfScope),
+
         ["containers"] if dir => Keep,
         ["containers", _] if dir => Keep,
         ["containers", _, "config.v2.json"] if file => RedactContainerConfig,
         ["containers", _, "hostconfig.json"] if file => RedactHostConfig,
+        // Before 1.10 the container config was config.json.
+        ["containers", _, "config.json"] if file => RedactContainerConfig,
         ["containers", ..] => Skip(Contents),
 
         ["volumes"] if dir => Keep,

@@ -1,0 +1,55 @@
+//! A measurement, not a test: run by scripts/bench-archive (`--test bench-viewer`), never by
+//! `cargo test`. Opens the archive in $BENCH_ARCHIVE in the viewer in headless Chromium and
+//! prints how long the worker took to hash it, next to the CLI's time in $BENCH_CLI_SECONDS.
+
+#[allow(dead_code)]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::webdriver::{serve, Browser};
+
+#[test]
+fn viewer_throughput() {
+    let Some(archive) = std::env::var_os("BENCH_ARCHIVE") else {
+        return;
+    };
+    let cli: f64 = std::env::var("BENCH_CLI_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
+    let size = std::fs::metadata(&archive).unwrap().len() as f64;
+    let browser = Browser::start();
+    browser.goto(&serve(support::repo_root().join("dist")));
+    let input = browser.wait_for("input[type=file]").remove(0);
+    let started = Instant::now();
+    browser.send_keys(&input, archive.to_str().unwrap());
+    // The progress bar moves while the worker hashes: the page stays responsive to queries.
+    let mut progress_seen = 0;
+    let timing = loop {
+        if let Some(t) = browser.find_all("#timing").first() {
+            break t.clone();
+        }
+        if !browser.find_all("#progress").is_empty() {
+            progress_seen += 1;
+        }
+        assert!(started.elapsed() < Duration::from_secs(1800), "no result");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let read_ms: f64 = browser.attribute(&timing, "data-read-ms").parse().unwrap();
+    let check_ms: f64 = browser.attribute(&timing, "data-check-ms").parse().unwrap();
+    let read = read_ms / 1000.0;
+    println!(
+        "viewer (Chromium, worker over Blob slices): {:.3}s to hash {:.0} MB = {:.0} MB/s, then {check_ms:.0} ms to load and check; progress polled {progress_seen} times while it ran",
+        read,
+        size / 1e6,
+        size / read / 1e6
+    );
+    if cli > 0.0 {
+        println!(
+            "  storesnap check (CLI) on the same file: {cli:.3}s = {:.0} MB/s; viewer / CLI throughput: {:.2}x",
+            size / cli / 1e6,
+            cli / read
+        );
+    }
+}
