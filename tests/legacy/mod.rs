@@ -148,10 +148,13 @@ fn snapshot_path(bytes: &[u8], name: &str) -> PathBuf {
     path
 }
 
+/// A store kind, a name, the damage done to its root, and the codes it must give.
+type Case = (&'static str, &'static str, fn(&Path), &'static [&'static str]);
+
 /// One defect each, on a copy of the hand-made store: exactly its finding.
 #[test]
 fn pre_1_10_damage_is_found() {
-    let cases: [(&str, &str, fn(&Path), &[&str]); 7] = [
+    let cases: [Case; 7] = [
         (
             "devicemapper",
             "no-parent",
