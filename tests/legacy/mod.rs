@@ -149,7 +149,12 @@ fn snapshot_path(bytes: &[u8], name: &str) -> PathBuf {
 }
 
 /// A store kind, a name, the damage done to its root, and the codes it must give.
-type Case = (&'static str, &'static str, fn(&Path), &'static [&'static str]);
+type Case = (
+    &'static str,
+    &'static str,
+    fn(&Path),
+    &'static [&'static str],
+);
 
 /// One defect each, on a copy of the hand-made store: exactly its finding.
 #[test]

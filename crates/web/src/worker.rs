@@ -100,11 +100,7 @@ pub fn serve() {
         };
         let result = match (e.data().dyn_into::<Blob>(), FileReaderSync::new()) {
             (Ok(blob), Ok(reader)) => {
-                let input = BlobReader {
-                    blob,
-                    reader,
-                    at: 0.0,
-                };
+                let input = BlobReader::new(blob, reader);
                 archive::scan(input, &ScanLimits::default(), &mut |read| {
                     post(&Message::Progress { read })
                 })
@@ -125,29 +121,53 @@ pub fn serve() {
     let _ = scope.post_message(&JsValue::from_str(&ready));
 }
 
-/// A Blob read in slices, synchronously (workers may block).
+/// A Blob read in slices, synchronously (workers may block). Each slice costs a call into the
+/// browser and an ArrayBuffer, so slices are large and served from a buffer.
 struct BlobReader {
     blob: Blob,
     reader: FileReaderSync,
     at: f64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+/// Bytes per slice.
+const SLICE: f64 = 8.0 * 1024.0 * 1024.0;
+
+impl BlobReader {
+    fn new(blob: Blob, reader: FileReaderSync) -> BlobReader {
+        BlobReader {
+            blob,
+            reader,
+            at: 0.0,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
 }
 
 impl Read for BlobReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let end = (self.at + buf.len() as f64).min(self.blob.size());
-        if end <= self.at {
-            return Ok(0);
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.buf.len() {
+            let end = (self.at + SLICE).min(self.blob.size());
+            if end <= self.at {
+                return Ok(0);
+            }
+            let fail = |e: JsValue| io::Error::other(format!("reading the file: {e:?}"));
+            let slice = self
+                .blob
+                .slice_with_f64_and_f64(self.at, end)
+                .map_err(fail)?;
+            let buffer = self.reader.read_as_array_buffer(&slice).map_err(fail)?;
+            let bytes = js_sys::Uint8Array::new(&buffer);
+            self.buf.resize(bytes.length() as usize, 0);
+            bytes.copy_to(&mut self.buf);
+            self.pos = 0;
+            self.at += self.buf.len() as f64;
         }
-        let fail = |e: JsValue| io::Error::other(format!("reading the file: {e:?}"));
-        let slice = self
-            .blob
-            .slice_with_f64_and_f64(self.at, end)
-            .map_err(fail)?;
-        let buffer = self.reader.read_as_array_buffer(&slice).map_err(fail)?;
-        let bytes = js_sys::Uint8Array::new(&buffer);
-        let n = bytes.length() as usize;
-        bytes.copy_to(&mut buf[..n]);
-        self.at += n as f64;
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
