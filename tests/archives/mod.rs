@@ -230,3 +230,70 @@ fn a_snapshot_is_still_read_as_a_snapshot_and_other_files_are_named() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("neither manifest.json nor"), "{err}");
 }
+
+/// An archive without manifest.json is the pre-1.10 format (seed 004's): a Docker 20.10 save
+/// still holds it whole (`<v1 id>/json`, `layer.tar`, `repositories`), so removing
+/// manifest.json from a real one gives one. It reads as the v1 graph, every layer.tar checked.
+#[test]
+fn an_archive_without_manifest_json_reads_as_the_v1_graph() {
+    let original = archives(Scenario::Full).join("single.tar");
+    let inspect: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(archives(Scenario::Full).join("single.inspect.json")).unwrap(),
+    )
+    .unwrap();
+    let layers = inspect[0]["RootFS"]["Layers"].as_array().unwrap().len();
+    let dir = scratch("archive-legacy");
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut dropped_layer = tar::Builder::new(Vec::new());
+    let mut first_layer = true;
+    let mut archive = tar::Archive::new(std::fs::File::open(&original).unwrap());
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
+        let mut h = e.header().clone();
+        if path == "manifest.json" {
+            continue;
+        }
+        builder
+            .append_data(&mut h.clone(), &path, bytes.as_slice())
+            .unwrap();
+        if path.ends_with("/layer.tar") && h.entry_type().is_file() && first_layer {
+            first_layer = false;
+            continue;
+        }
+        dropped_layer
+            .append_data(&mut h, &path, bytes.as_slice())
+            .unwrap();
+    }
+    let legacy = dir.join("legacy.tar");
+    std::fs::write(&legacy, builder.into_inner().unwrap()).unwrap();
+    let report: Value = serde_json::from_str(&run(&[
+        "check",
+        "--format",
+        "json",
+        legacy.to_str().unwrap(),
+    ]))
+    .unwrap();
+    assert_eq!(report["counts"]["images"], 1, "{report:#}");
+    assert_eq!(report["counts"]["layers"], layers, "{report:#}");
+    assert_eq!(report["counts"]["errors"], 0, "{report:#}");
+    let text = run(&["report", legacy.to_str().unwrap()]);
+    assert!(text.contains("before Docker 1.10"), "{text}");
+    let images = run(&["images", "--format", "json", legacy.to_str().unwrap()]);
+    assert!(images.contains("\"Repository\":\"local/app\""), "{images}");
+
+    // A layer.tar gone: named.
+    let cut = dir.join("cut.tar");
+    std::fs::write(&cut, dropped_layer.into_inner().unwrap()).unwrap();
+    let o = storesnap(&["check", "--format", "json", cut.to_str().unwrap()]);
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let codes: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"archive-missing-file"), "{report:#}");
+}

@@ -293,6 +293,9 @@ pub enum ArchiveLayout {
     ContainerdOci,
     /// An OCI image layout alone (`ctr export --skip-manifest-json`, buildx, skopeo).
     Oci,
+    /// Docker before 1.10: `<v1 id>/{VERSION,json,layer.tar}` and `repositories`, no
+    /// `manifest.json` (read as the pre-1.10 v1 graph).
+    Legacy,
     /// Not known: the archive ends before the files that say.
     Unknown,
 }
@@ -307,6 +310,9 @@ impl ArchiveLayout {
                 "docker save (containerd image store): OCI layout, blobs as stored"
             }
             ArchiveLayout::Oci => "OCI image layout (no manifest.json)",
+            ArchiveLayout::Legacy => {
+                "docker save (before Docker 1.10): v1 layers, no manifest.json"
+            }
             ArchiveLayout::Unknown => "unknown: the archive ends before its manifest",
         }
     }

@@ -57,9 +57,12 @@ pub fn load(scan: &Scan) -> Result<(Store, Vec<Finding>)> {
             format!("entry {p:?} is absolute or climbs out of the archive; it was not read"),
         );
     }
+    if layout == ArchiveLayout::Legacy {
+        return Ok(legacy(scan, r.findings));
+    }
     verify_names(scan, &mut r);
     let listed = match layout {
-        ArchiveLayout::Unknown => Vec::new(),
+        ArchiveLayout::Unknown | ArchiveLayout::Legacy => Vec::new(),
         ArchiveLayout::Oci => from_index(scan, &mut r, &files),
         _ => from_manifest(scan, &mut r, layout),
     };
@@ -90,13 +93,7 @@ fn detect(scan: &Scan) -> Result<ArchiveLayout> {
         }
         (true, true) => ArchiveLayout::ContainerdOci,
         (false, true) => ArchiveLayout::Oci,
-        (false, false) if has(REPOSITORIES) => {
-            return Err(Error::Unsupported(
-                "this archive has `repositories` but no manifest.json: it is the pre-1.10 \
-                 format, which storesnap cannot read yet"
-                    .into(),
-            ))
-        }
+        (false, false) if has(REPOSITORIES) => ArchiveLayout::Legacy,
         // Engines write the image list last: a cut archive has none, and says so in a finding.
         (false, false) if scan.error.is_some() => ArchiveLayout::Unknown,
         (false, false) => {
@@ -556,4 +553,103 @@ fn name_of(listed: &Listed) -> String {
         Some(t) => t.to_string(),
         None => listed.id.short().to_owned(),
     }
+}
+
+/// Docker before 1.10: each `<v1 id>/` holds a v1 `json` and its `layer.tar`; the tags are in
+/// `repositories`. Read as the pre-1.10 v1 graph (`source::legacy`), with each layer's tar
+/// checked to be there and readable.
+fn legacy(scan: &Scan, mut findings: Vec<Finding>) -> (Store, Vec<Finding>) {
+    let mut files = Files::new();
+    let mut tars: BTreeMap<String, Option<&FileScan>> = BTreeMap::new();
+    for (path, entry) in &scan.entries {
+        let Some((id, name)) = path.split_once('/') else {
+            continue;
+        };
+        if ChainId::from_hex(id).is_err() {
+            continue;
+        }
+        match (name, entry) {
+            (
+                "json",
+                Scanned::File(FileScan {
+                    content: Some(c), ..
+                }),
+            ) => {
+                files.insert(format!("graph/{id}/json"), Entry::File(c.clone()));
+            }
+            ("layer.tar", _) => {
+                let f = file(scan, path).map(|(_, f)| f);
+                if let Some(size) = f.and_then(|f| f.layer.as_ref()).map(|l| l.size()) {
+                    files.insert(
+                        format!("graph/{id}/layersize"),
+                        Entry::File(size.to_string().into_bytes()),
+                    );
+                }
+                tars.insert(id.to_owned(), f);
+            }
+            _ => {}
+        }
+    }
+    for dir in scan.entries.keys().filter(|p| !p.contains('/')) {
+        if ChainId::from_hex(dir).is_ok() {
+            files.insert(format!("graph/{dir}"), Entry::Dir);
+        }
+    }
+    // `repositories` is the TagStore's map without its `Repositories` wrapper.
+    if let Some(tags) = content(scan, REPOSITORIES) {
+        let mut wrapped = b"{\"Repositories\":".to_vec();
+        wrapped.extend_from_slice(tags);
+        wrapped.push(b'}');
+        files.insert("repositories-archive".into(), Entry::File(wrapped));
+    }
+    let provenance = crate::provenance::Provenance::Files;
+    let (mut store, more) = crate::source::legacy::load(&files, &provenance);
+    findings.extend(more);
+    store.driver = String::new();
+    let mut archive = Archive {
+        layout: ArchiveLayout::Legacy,
+        compression: scan.compression,
+        read: scan.read,
+        entries: scan.entries.len(),
+        layers: BTreeMap::new(),
+    };
+    for id in store.layers.keys() {
+        let path = format!("{}/layer.tar", id.hex());
+        let f = tars.get(id.hex()).copied().flatten();
+        let state = match f.and_then(|f| f.layer.as_ref()) {
+            None => {
+                findings.push(Finding::new(
+                    Code::ArchiveMissingFile,
+                    vec![Subject::Chain(id.clone()), Subject::Path(path.clone())],
+                    format!("layer {}: {path} is not in the archive", id.short()),
+                ));
+                LayerState::Missing
+            }
+            Some(l) if l.error.is_some() => {
+                findings.push(Finding::new(
+                    Code::LayerUnreadable,
+                    vec![Subject::Chain(id.clone()), Subject::Path(path.clone())],
+                    format!(
+                        "layer {}: {}",
+                        id.short(),
+                        l.error.as_deref().unwrap_or_default()
+                    ),
+                ));
+                LayerState::Unreadable
+            }
+            // No diffID to check a v1 layer against: it is whole and readable.
+            Some(_) => LayerState::Verified,
+        };
+        archive.layers.insert(
+            id.clone(),
+            ArchiveLayer {
+                path,
+                compression: f.and_then(|f| f.layer.as_ref()).and_then(|l| l.compression),
+                size: f.map(|f| f.size),
+                state,
+            },
+        );
+    }
+    store.archive = Some(Box::new(archive));
+    (store, findings)
 }
