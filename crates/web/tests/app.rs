@@ -547,7 +547,7 @@ async fn the_report_and_what_was_redacted_are_shown() {
     assert_eq!(
         textarea.value(),
         storesnap_core::report::markdown(
-            Some(&expected.manifest),
+            expected.manifest.as_ref(),
             &expected.store,
             &expected.findings
         )
@@ -562,7 +562,10 @@ async fn the_report_and_what_was_redacted_are_shown() {
     );
 
     // Every redacted file is listed with its fields.
-    let m = &expected.manifest;
+    let m = expected
+        .manifest
+        .as_ref()
+        .expect("a snapshot has a manifest");
     assert!(!m.redacted.is_empty(), "the demo has planted secrets");
     let listed = query_all(&root, "[data-redacted-path]");
     assert_eq!(listed.len(), m.redacted.len());
