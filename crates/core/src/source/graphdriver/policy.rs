@@ -287,6 +287,55 @@ mod tests {
     }
 
     #[test]
+    fn the_pre_1_10_layout_keeps_its_v1_metadata() {
+        let id = "c".repeat(64);
+        check("graph", Kind::Dir, Keep);
+        check(&format!("graph/{id}"), Kind::Dir, Keep);
+        check(&format!("graph/{id}/json"), Kind::File, V1ImageJson);
+        for f in [
+            "layersize",
+            "checksum",
+            "tar-data.json.gz",
+            "parent",
+            "v1Compatibility",
+        ] {
+            check(&format!("graph/{id}/{f}"), Kind::File, Keep);
+        }
+        check(
+            &format!("graph/{id}/.migration-diffid"),
+            Kind::File,
+            Skip(Contents),
+        );
+        check("graph/_tmp/x", Kind::File, Skip(Contents));
+        check("repositories-aufs", Kind::File, Keep);
+        check("repositories-devicemapper", Kind::File, Keep);
+        check("linkgraph.db", Kind::File, Skip(OutOfScope));
+        check(
+            &format!("containers/{id}/config.json"),
+            Kind::File,
+            RedactContainerConfig,
+        );
+        check(&format!("aufs/layers/{id}"), Kind::File, Keep);
+        check(
+            &format!("aufs/diff/{id}/etc/passwd"),
+            Kind::File,
+            Skip(Contents),
+        );
+        check("devicemapper/metadata/deviceset-metadata", Kind::File, Keep);
+        check(
+            "devicemapper/metadata/transaction-metadata",
+            Kind::File,
+            Keep,
+        );
+        check("devicemapper/devicemapper/data", Kind::File, Skip(Contents));
+        check(
+            "devicemapper/devicemapper/metadata",
+            Kind::File,
+            Skip(Contents),
+        );
+    }
+
+    #[test]
     fn leftovers_are_recognised() {
         assert!(is_leftover(&[
             "image",
