@@ -38,12 +38,17 @@ fn viewer_throughput() {
     };
     let read_ms: f64 = browser.attribute(&timing, "data-read-ms").parse().unwrap();
     let check_ms: f64 = browser.attribute(&timing, "data-check-ms").parse().unwrap();
+    let memory: f64 = browser
+        .attribute(&timing, "data-worker-memory")
+        .parse()
+        .unwrap_or(0.0);
     let read = read_ms / 1000.0;
     println!(
-        "viewer (Chromium, worker over Blob slices): {:.3}s to hash {:.0} MB = {:.0} MB/s, then {check_ms:.0} ms to load and check; progress polled {progress_seen} times while it ran",
+        "viewer (Chromium, worker over Blob slices): {:.3}s to hash {:.0} MB = {:.0} MB/s, then {check_ms:.0} ms to load and check; worker memory {:.0} MB; progress polled {progress_seen} times while it ran",
         read,
         size / 1e6,
-        size / read / 1e6
+        size / read / 1e6,
+        memory / 1e6
     );
     if cli > 0.0 {
         println!(

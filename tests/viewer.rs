@@ -526,6 +526,13 @@ fn the_viewer_reads_archives_in_a_worker() {
             "{name}: every layer verified: {overview}"
         );
         assert!(overview.contains("0 errors"), "{name}: {overview}");
+        // The worker says what reading cost it: wasm memory, which holds no archive.
+        let timing = browser.wait_for("#timing").remove(0);
+        let memory: u64 = browser
+            .attribute(&timing, "data-worker-memory")
+            .parse()
+            .unwrap();
+        assert!(memory > 0 && memory < 256 << 20, "{name}: {memory}");
         assert_eq!(
             browser.find_all("tr[data-image-id]").len(),
             model.images.len(),

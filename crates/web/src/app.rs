@@ -100,7 +100,7 @@ impl Opener {
                     progress: progress(read),
                     stage: Stage::Hashing,
                 }),
-                worker::Message::Done { scan } => {
+                worker::Message::Done { scan, memory } => {
                     state.dispatch(Action::Progress {
                         ticket,
                         progress: progress(total),
@@ -123,6 +123,7 @@ impl Opener {
                                     findings,
                                 );
                                 loaded.timing = Some((read - start, js_sys::Date::now() - read));
+                                loaded.worker_memory = Some(memory);
                                 Rc::new(loaded)
                             })
                             .map_err(|e| format!("{name}: {e}"));

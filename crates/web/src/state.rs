@@ -33,6 +33,9 @@ pub struct Loaded {
     /// Milliseconds spent reading (inflating, in slices) and then checking; set by the app,
     /// which has the clock.
     pub timing: Option<(f64, f64)>,
+    /// For an archive: the worker's wasm memory when it finished (it only grows, so this is
+    /// its peak), in bytes: what reading the archive cost, whatever the archive's size.
+    pub worker_memory: Option<u64>,
 }
 
 /// Components compare props on every render; comparing whole stores would cost as much as the
@@ -77,6 +80,7 @@ impl Loaded {
             graph,
             usage,
             timing: None,
+            worker_memory: None,
         }
     }
 

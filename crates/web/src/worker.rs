@@ -29,6 +29,8 @@ pub enum Message {
     },
     Done {
         scan: Box<Scan>,
+        /// The worker's wasm memory at the end, in bytes (its peak: wasm memory never shrinks).
+        memory: u64,
     },
     Failed {
         message: String,
@@ -111,6 +113,7 @@ pub fn serve() {
         post(&match result {
             Ok(scan) => Message::Done {
                 scan: Box::new(scan),
+                memory: wasm_memory(),
             },
             Err(message) => Message::Failed { message },
         });
@@ -119,6 +122,14 @@ pub fn serve() {
     onmessage.forget();
     let ready = serde_json::to_string(&Message::Ready).unwrap_or_default();
     let _ = scope.post_message(&JsValue::from_str(&ready));
+}
+
+fn wasm_memory() -> u64 {
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as u64
 }
 
 /// A Blob read in slices, synchronously (workers may block). Each slice costs a call into the

@@ -93,7 +93,7 @@ pub fn overview(props: &OverviewProps) -> Html {
                 <span class="sev warning">{ format!("{} warnings", count(Severity::Warning)) }</span>
                 <span class="sev info">{ format!("{} info", count(Severity::Info)) }</span>
                 if let Some((read, check)) = l.timing {
-                    <span class="muted" id="timing" data-read-ms={format!("{read:.0}")} data-check-ms={format!("{check:.0}")}>
+                    <span class="muted" id="timing" data-read-ms={format!("{read:.0}")} data-check-ms={format!("{check:.0}")} data-worker-memory={l.worker_memory.map(|m| m.to_string())}>
                         { format!("read in {read:.0} ms, checked in {check:.0} ms, here in your browser") }
                     </span>
                 }
