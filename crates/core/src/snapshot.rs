@@ -274,8 +274,8 @@ fn describe_non_gzip<R: io::BufRead>(r: &mut R) -> Result<String> {
     let is_tar = head.len() >= 262 && &head[257..262] == b"ustar";
     Ok(if is_tar {
         // A `docker save` archive holds manifest.json or index.json, never storesnap.json.
-        "this is an uncompressed tar, not a snapshot; if it came from `docker save`, it holds \
-         image contents, not the store's metadata: run `storesnap pack` on the Docker host instead"
+        "this is an uncompressed tar, not a snapshot; if it came from `docker save`, `storesnap \
+         check`, `images`, `history`, `report` and `view` read it as an archive"
             .into()
     } else {
         "the file is not gzip-compressed (a snapshot is the .tar.gz that `storesnap pack` writes)"
@@ -402,8 +402,8 @@ fn parse_tar<R: Read>(reader: R, limits: Limits) -> Result<Snapshot> {
         if count == 1 {
             if is_docker_save_entry(&path) {
                 return Err(Error::NotASnapshot(
-                    "this is a `docker save` archive (images and their layer contents), not a snapshot of \
-                     the store's metadata: run `storesnap pack` on the Docker host instead"
+                    "this is a `docker save` archive, not a snapshot: `storesnap check`, `images`, \
+                     `history`, `report` and `view` read it as an archive"
                         .into(),
                 ));
             }

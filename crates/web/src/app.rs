@@ -77,6 +77,7 @@ const SLICE_MS: f64 = 16.0;
 
 impl Opener {
     /// Hashes an archive in the worker, showing its progress, then loads and checks the scan.
+    /// Where no worker can start, the page reads the file itself.
     pub fn open_archive(&self, name: String, blob: web_sys::Blob) {
         let ticket = self.tickets.get() + 1;
         self.tickets.set(ticket);
@@ -88,63 +89,44 @@ impl Opener {
             size: total as usize,
         });
         let start = js_sys::Date::now();
-        let on_message = move |message: worker::Message| {
-            let progress = |read| Progress {
-                read,
+        let fallback_blob = blob.clone();
+        let own_name = name.clone();
+        let on_message = move |message: worker::Message| match message {
+            worker::Message::Progress { read } => state.dispatch(Action::Progress {
+                ticket,
+                progress: Progress {
+                    read,
+                    total,
+                    inflated: read,
+                },
+                stage: Stage::Hashing,
+            }),
+            worker::Message::Done { scan, memory } => finish_archive(
+                state.clone(),
+                ticket,
+                name.clone(),
                 total,
-                inflated: read,
-            };
-            match message {
-                worker::Message::Progress { read } => state.dispatch(Action::Progress {
-                    ticket,
-                    progress: progress(read),
-                    stage: Stage::Hashing,
-                }),
-                worker::Message::Done { scan, memory } => {
-                    state.dispatch(Action::Progress {
-                        ticket,
-                        progress: progress(total),
-                        stage: Stage::Checking,
-                    });
-                    let (state, name) = (state.clone(), name.clone());
-                    wasm_bindgen_futures::spawn_local(async move {
-                        TimeoutFuture::new(0).await;
-                        let read = js_sys::Date::now();
-                        let result = archive::load(&scan)
-                            .map(|(store, mut findings)| {
-                                findings.extend(storesnap_core::checks::check(&store));
-                                storesnap_core::checks::sort_findings(&mut findings);
-                                let mut loaded = Loaded::from_parts(
-                                    ticket,
-                                    &name,
-                                    total as usize,
-                                    None,
-                                    store,
-                                    findings,
-                                );
-                                loaded.timing = Some((read - start, js_sys::Date::now() - read));
-                                loaded.worker_memory = Some(memory);
-                                Rc::new(loaded)
-                            })
-                            .map_err(|e| format!("{name}: {e}"));
-                        state.dispatch(Action::Opened {
-                            ticket,
-                            result,
-                            selection: current_hash().selection,
-                        });
-                    });
-                }
-                worker::Message::Ready => {}
-                worker::Message::Failed { message } => state.dispatch(Action::Opened {
-                    ticket,
-                    result: Err(format!("{name}: {message}")),
-                    selection: Selection::None,
-                }),
-            }
+                start,
+                *scan,
+                Some(memory),
+            ),
+            worker::Message::Unavailable { .. } => scan_in_page(
+                state.clone(),
+                ticket,
+                name.clone(),
+                fallback_blob.clone(),
+                start,
+            ),
+            worker::Message::Ready => {}
+            worker::Message::Failed { message } => state.dispatch(Action::Opened {
+                ticket,
+                result: Err(format!("{name}: {message}")),
+                selection: Selection::None,
+            }),
         };
         match worker::start(&blob, on_message) {
             Ok(job) => *self.job.borrow_mut() = Some(job),
-            Err(e) => self.state.dispatch(Action::Failed(e)),
+            Err(_) => scan_in_page(self.state.clone(), ticket, own_name, blob, start),
         }
     }
 
@@ -192,6 +174,96 @@ impl Opener {
             });
         });
     }
+}
+
+/// Loads and checks a finished scan (small: the archive's metadata and digests) on the page.
+fn finish_archive(
+    state: UseReducerHandle<State>,
+    ticket: u64,
+    name: String,
+    total: u64,
+    start: f64,
+    scan: archive::Scan,
+    memory: Option<u64>,
+) {
+    state.dispatch(Action::Progress {
+        ticket,
+        progress: Progress {
+            read: total,
+            total,
+            inflated: total,
+        },
+        stage: Stage::Checking,
+    });
+    wasm_bindgen_futures::spawn_local(async move {
+        TimeoutFuture::new(0).await;
+        let read = js_sys::Date::now();
+        let result = archive::load(&scan)
+            .map(|(store, mut findings)| {
+                findings.extend(storesnap_core::checks::check(&store));
+                storesnap_core::checks::sort_findings(&mut findings);
+                let mut loaded =
+                    Loaded::from_parts(ticket, &name, total as usize, None, store, findings);
+                loaded.timing = Some((read - start, js_sys::Date::now() - read));
+                loaded.worker_memory = memory;
+                Rc::new(loaded)
+            })
+            .map_err(|e| format!("{name}: {e}"));
+        state.dispatch(Action::Opened {
+            ticket,
+            result,
+            selection: current_hash().selection,
+        });
+    });
+}
+
+/// Without a worker (a viewer hosted without its worker script), the page scans the archive
+/// itself: whole, and only up to a size a tab can hold.
+fn scan_in_page(
+    state: UseReducerHandle<State>,
+    ticket: u64,
+    name: String,
+    blob: web_sys::Blob,
+    start: f64,
+) {
+    const MAX_IN_PAGE: f64 = 512.0 * 1024.0 * 1024.0;
+    let total = blob.size() as u64;
+    if blob.size() > MAX_IN_PAGE {
+        state.dispatch(Action::Opened {
+            ticket,
+            result: Err(format!(
+                "{name}: the worker that reads archives could not start, and the archive is too \
+                 large to read in the page; serve the viewer with its worker script"
+            )),
+            selection: Selection::None,
+        });
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let bytes = match wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await {
+            Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+            Err(e) => {
+                state.dispatch(Action::Opened {
+                    ticket,
+                    result: Err(format!("{name}: could not read it: {e:?}")),
+                    selection: Selection::None,
+                });
+                return;
+            }
+        };
+        match archive::scan(
+            bytes.as_slice(),
+            &archive::ScanLimits::default(),
+            &mut |_| {},
+        ) {
+            Ok(scan) => finish_archive(state, ticket, name, total, start, scan, None),
+            Err(e) => state.dispatch(Action::Opened {
+                ticket,
+                result: Err(format!("{name}: {e}")),
+                selection: Selection::None,
+            }),
+        }
+    });
 }
 
 /// Inflates in slices of about [`SLICE_MS`], reporting progress and yielding between them, so

@@ -35,6 +35,11 @@ pub enum Message {
     Failed {
         message: String,
     },
+    /// The worker could not start (its script is not served, say): the page reads the file
+    /// itself instead.
+    Unavailable {
+        message: String,
+    },
 }
 
 /// A scan under way; dropping it stops the worker.
@@ -42,7 +47,12 @@ pub struct Job {
     worker: Worker,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(web_sys::Event)>,
+    /// Gives up on a worker that never says it is ready.
+    _ready: std::rc::Rc<std::cell::RefCell<Option<gloo::timers::callback::Timeout>>>,
 }
+
+/// How long a worker may take to load before the page reads the file itself.
+const READY_MS: u32 = 5_000;
 
 impl Drop for Job {
     fn drop(&mut self) {
@@ -58,12 +68,27 @@ pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<J
     let on_message = std::rc::Rc::new(std::cell::RefCell::new(on_message));
     let (to_worker, blob) = (worker.clone(), blob.clone());
     let report = on_message.clone();
+    let ready: std::rc::Rc<std::cell::RefCell<Option<gloo::timers::callback::Timeout>>> =
+        Default::default();
+    let give_up = {
+        let (report, worker) = (on_message.clone(), worker.clone());
+        gloo::timers::callback::Timeout::new(READY_MS, move || {
+            worker.terminate();
+            (report.borrow_mut())(Message::Unavailable {
+                message: "the worker that hashes archives did not start".into(),
+            });
+        })
+    };
+    *ready.borrow_mut() = Some(give_up);
+    let waiting = ready.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let text = e.data().as_string().unwrap_or_default();
         let message = serde_json::from_str(&text).unwrap_or_else(|e| Message::Failed {
             message: format!("the worker sent something unreadable: {e}"),
         });
         if let Message::Ready = message {
+            // Dropping the timeout cancels it.
+            waiting.borrow_mut().take();
             if let Err(e) = to_worker.post_message(&blob) {
                 (report.borrow_mut())(Message::Failed {
                     message: format!("could not hand the file to the worker: {e:?}"),
@@ -73,12 +98,17 @@ pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<J
         }
         (report.borrow_mut())(message);
     });
+    let cancel = ready.clone();
     let onerror = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        if cancel.borrow_mut().take().is_none() {
+            // Already given up on, or past its start: a scan's own failure is a message.
+            return;
+        }
         let detail = e
             .dyn_ref::<web_sys::ErrorEvent>()
             .map(|e| e.message())
             .unwrap_or_default();
-        (on_message.borrow_mut())(Message::Failed {
+        (on_message.borrow_mut())(Message::Unavailable {
             message: format!("the worker that hashes archives failed: {detail}"),
         });
     });
@@ -88,6 +118,7 @@ pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<J
         worker,
         _onmessage: onmessage,
         _onerror: onerror,
+        _ready: ready,
     })
 }
 
