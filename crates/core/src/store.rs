@@ -39,12 +39,29 @@ pub struct Store {
     pub containerd: Option<Box<Containerd>>,
     /// What only a `docker save` archive has; `None` for a store.
     pub archive: Option<Box<Archive>>,
+    /// The pre-1.10 layout: layers and images are keyed by v1 IDs, which are random.
+    pub v1: bool,
 }
 
 impl Store {
     /// The graph driver, when it is one whose layout storesnap knows.
     pub fn graph_driver(&self) -> Option<Driver> {
         Driver::from_name(&self.driver)
+    }
+
+    /// How an image's ID was checked, in words (the viewer's "verified" row).
+    pub fn id_check(&self, image: &Image) -> &'static str {
+        let by_target = self.containerd.is_some()
+            || self.archive.as_ref().is_some_and(|a| {
+                matches!(a.layout, ArchiveLayout::ContainerdOci | ArchiveLayout::Oci)
+            });
+        match (self.v1, by_target, image.verified) {
+            (true, _, _) => "a v1 ID (random before Docker 1.10: nothing to check it against)",
+            (false, false, true) => "sha256(config) = ID",
+            (false, false, false) => "sha256(config) ≠ ID",
+            (false, true, true) => "sha256(manifest) = ID",
+            (false, true, false) => "sha256(manifest) ≠ ID, or it is missing",
+        }
     }
 
     /// Where the driver keeps the record (directory or file) named `id`, relative to the root.

@@ -128,16 +128,7 @@ pub fn details(props: &DetailsProps) -> Html {
                         .map(ToString::to_string)
                         .unwrap_or_default(),
                 ),
-                (
-                    "verified",
-                    match (l.store.containerd.is_some(), image.verified) {
-                        (false, true) => "sha256(config) = ID",
-                        (false, false) => "sha256(config) ≠ ID",
-                        (true, true) => "sha256(manifest) = ID",
-                        (true, false) => "sha256(manifest) ≠ ID, or it is missing",
-                    }
-                    .into(),
-                ),
+                ("verified", l.store.id_check(image).into()),
             ]
         }
     };

@@ -38,6 +38,7 @@ pub fn load(files: &Files, provenance: &Provenance) -> (Store, Vec<Finding>) {
     let mut store = Store {
         driver: driver.clone(),
         provenance: provenance.clone(),
+        v1: true,
         ..Store::default()
     };
     driver_dirs(&mut r, &driver, &mut store);
@@ -329,8 +330,8 @@ fn images(v1: &BTreeMap<ChainId, V1Layer>, store: &mut Store) {
             image_id.clone(),
             Image {
                 id: image_id,
-                // v1 IDs are random: nothing to verify them against.
-                verified: true,
+                // v1 IDs are random: nothing to verify them against (`Store::id_check` says so).
+                verified: false,
                 config,
                 parent: None,
                 last_updated: None,
