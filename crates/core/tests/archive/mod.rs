@@ -146,6 +146,7 @@ fn a_valid_archive_plain_gzip_or_zstd_reads_the_same() {
         assert!(store.layers.values().all(|l| l.size == Some(10 + 8)));
         let image = store.images.values().next().unwrap();
         assert_eq!(image.tags[0].as_str(), "local/x:1");
+        assert_eq!(store.id_check(image), "sha256(config) = ID");
     }
 }
 
@@ -188,6 +189,7 @@ fn compressed_layers_are_inflated_and_their_diff_ids_checked() {
     let id = store.images.keys().next().unwrap();
     assert_eq!(id.hex(), sha(manifest.as_bytes()));
     assert_eq!(store.images[id].tags[0].as_str(), "local/c:1");
+    assert_eq!(store.id_check(&store.images[id]), "sha256(manifest) = ID");
 
     // A gzip layer cut short, renamed to match: it no longer inflates.
     let mut cut = files.clone();
