@@ -333,6 +333,39 @@ fn hostile_archives_give_errors_or_findings() {
     let (_, findings) = read(&huge).unwrap();
     assert!(findings.iter().any(|f| f.code == Code::ArchiveTruncated));
 
+    // `tar -C dir .` writes `./` first and `./` before every name: that is the root, not an
+    // escape.
+    let (files, _) = moby_oci(&[layer("dot")]);
+    let raw = |name: &str, kind: tar::EntryType, body: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(kind);
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        let mut out = h.as_bytes().to_vec();
+        out.extend_from_slice(body);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+        E::Raw(out)
+    };
+    let mut dotted = vec![raw("./", tar::EntryType::Directory, b"")];
+    for (p, b) in &files {
+        dotted.push(raw(&format!("./{p}"), tar::EntryType::Regular, b));
+    }
+    let mut dotted = tar(&dotted);
+    dotted.extend_from_slice(&[0; 1024]);
+    assert!(
+        dotted.windows(8).any(|w| w == b"./blobs/"),
+        "the names keep their ./"
+    );
+    check(&dotted, &[]);
+
+    // An xz layer (Docker before 1.10 took them): named, not inflated.
+    let mut xz = vec![0xfd, b'7', b'z', b'X', b'Z', 0];
+    xz.extend_from_slice(&[7; 100]);
+    let (files, _) = moby_oci(&[xz]);
+    check(&write(&files), &[Code::LayerUnreadable]);
+
     // Entry names that climb out are not read.
     let mut raw = tar::Header::new_gnu();
     raw.as_old_mut().name[..16].copy_from_slice(b"../../etc/passwd");

@@ -194,6 +194,10 @@ pub fn scan<R: Read>(input: R, limits: &ScanLimits, progress: &mut dyn FnMut(u64
         }
         let raw_path = String::from_utf8_lossy(&header.path).into_owned();
         let Some(path) = clean(&raw_path) else {
+            // `./` itself, as `tar -C dir .` writes it, is the archive's root.
+            if !raw_path.starts_with('/') && !raw_path.split('/').any(|p| p == "..") {
+                continue;
+            }
             scan.unsafe_paths.push(raw_path);
             continue;
         };
@@ -252,6 +256,7 @@ fn describe_outer_error(e: &io::Error) -> String {
 fn scan_file(data: impl Read, size: u64, keep: bool) -> io::Result<FileScan> {
     let mut raw = Hashing::new(data);
     let head = read_head(&mut raw, 512)?;
+    let unsupported = Compression::sniff(&head).err();
     let sniffed = Compression::sniff(&head).unwrap_or(Compression::None);
     let mut content = None;
     let mut layer = None;
@@ -264,6 +269,14 @@ fn scan_file(data: impl Read, size: u64, keep: bool) -> io::Result<FileScan> {
         let mut bytes = head;
         (&mut raw).take(size).read_to_end(&mut bytes)?;
         content = Some(bytes);
+    } else if let Some(what) = unsupported {
+        // Docker before 1.10 accepted bzip2 and xz layers; storesnap inflates neither.
+        layer = Some(LayerScan {
+            error: Some(format!(
+                "a {what}-compressed layer, which storesnap does not inflate"
+            )),
+            ..LayerScan::default()
+        });
     } else {
         let mut stream = io::Cursor::new(head).chain(&mut raw);
         layer = Some(scan_layer(&mut stream, sniffed));
