@@ -467,6 +467,7 @@ pub fn app() -> Html {
         })
     };
     let on_toggle_all = dispatch(&state, |()| Action::ToggleAllImages);
+    let on_severity = dispatch(&state, Action::ShowSeverity);
 
     html! {
         <div class="app" {ondragover} {ondrop}>
@@ -486,6 +487,8 @@ pub fn app() -> Html {
             if let Some(loaded) = &state.loaded {
                 <Overview loaded={loaded.clone()} />
                 <Report loaded={loaded.clone()} {on_copy} notice={state.notice.clone()} />
+                <Findings loaded={loaded.clone()} on_select={on_select.clone()}
+                    severity={state.severity} {on_severity} />
                 <div class="panes">
                     <section class="graph-pane">
                         <Graph loaded={loaded.clone()} selection={state.selection.clone()}
@@ -503,7 +506,6 @@ pub fn app() -> Html {
                     sort={state.sort} {on_sort} />
                 <StoreTimeline loaded={loaded.clone()} all={state.all_images} selection={state.selection.clone()}
                     on_select={on_select.clone()} />
-                <Findings loaded={loaded.clone()} {on_select} />
                 if loaded.manifest.is_some() {
                     <Redactions loaded={loaded.clone()} />
                 }

@@ -5,7 +5,9 @@ use std::rc::Rc;
 
 use storesnap_core::docker::ImageUsage;
 use storesnap_core::graph::{LayerGraph, View};
-use storesnap_core::{ChainId, Finding, ImageId, Limits, Manifest, Progress, Snapshot, Store};
+use storesnap_core::{
+    ChainId, Finding, ImageId, Limits, Manifest, Progress, Severity, Snapshot, Store, Subject,
+};
 use yew::Reducible;
 
 /// What the viewer accepts: snapshots are a few MB even for thousands of layers, and a browser
@@ -141,6 +143,8 @@ pub struct State {
     pub loading: Option<Loading>,
     /// How the last "Copy report" went.
     pub notice: Option<String>,
+    /// The findings pane shows only this severity, when set.
+    pub severity: Option<Severity>,
 }
 
 /// A column of the images table.
@@ -256,6 +260,8 @@ pub enum Action {
     Notice(String),
     /// Pan or zoom the graph; `None` goes back to the initial view.
     SetView(Option<View>),
+    /// Show only one severity's findings, or all (`None`).
+    ShowSeverity(Option<Severity>),
 }
 
 impl Reducible for State {
@@ -274,6 +280,7 @@ impl Reducible for State {
             fetching: None,
             loading: self.loading.clone(),
             notice: None,
+            severity: self.severity,
         };
         let current = |ticket| next_ticket_is(&self.loading, ticket);
         match action {
@@ -311,10 +318,16 @@ impl Reducible for State {
                 next.loading = None;
                 match result {
                     Ok(loaded) => {
-                        let selection = if loaded.has(&selection) {
-                            selection
-                        } else {
-                            Selection::None
+                        // What the link asked for, else what the worst finding is about: a
+                        // maintainer opens a snapshot to see what is wrong.
+                        let selection = match selection {
+                            s if s != Selection::None && loaded.has(&s) => s,
+                            _ => loaded
+                                .findings
+                                .iter()
+                                .filter(|f| f.severity == Severity::Error)
+                                .find_map(|f| finding_target(&loaded.store, f))
+                                .unwrap_or_default(),
                         };
                         next = State {
                             loaded: Some(loaded),
@@ -352,9 +365,31 @@ impl Reducible for State {
                 }
             }
             Action::SetView(view) => next.view = view,
+            Action::ShowSeverity(severity) => next.severity = severity,
         }
         Rc::new(next)
     }
+}
+
+/// What selecting a finding selects: its layer or image, or the layer of its snapshot, or the
+/// image made of its blob.
+pub fn finding_target(store: &Store, f: &Finding) -> Option<Selection> {
+    f.subjects.iter().find_map(|s| match s {
+        Subject::Chain(c) => Some(Selection::Layer(c.clone())),
+        Subject::Image(i) => Some(Selection::Image(i.clone())),
+        // A layer's snapshot is keyed by its chainID; a blob belongs to an image.
+        Subject::Snapshot(k) => k
+            .parse::<ChainId>()
+            .ok()
+            .filter(|c| store.layers.contains_key(c))
+            .map(Selection::Layer),
+        Subject::Blob(d) => store
+            .containerd
+            .as_deref()
+            .and_then(|cd| cd.image_using(d))
+            .map(|i| Selection::Image(i.clone())),
+        _ => None,
+    })
 }
 
 fn next_ticket_is(loading: &Option<Loading>, ticket: u64) -> bool {

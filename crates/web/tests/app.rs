@@ -606,3 +606,131 @@ async fn a_file_opened_later_wins_over_one_still_reading() {
     assert_eq!(text_of(&root, "#overview h2"), "demo snapshot");
     root.remove();
 }
+
+/// The demo with its base layer's layerdb record gone: every image misses a layer, the layers
+/// above lose their parent, its driver directory is an orphan. Many findings, few codes.
+fn damaged_demo() -> Vec<u8> {
+    use storesnap_core::{Limits, Snapshot};
+    let mut s = Snapshot::from_bytes(storesnap_web::DEMO, Limits::default()).unwrap();
+    let base = s
+        .entries
+        .keys()
+        .filter_map(|k| k.strip_prefix("image/overlay2/layerdb/sha256/"))
+        .filter_map(|rest| rest.strip_suffix("/diff"))
+        .find(|chain| {
+            !s.entries
+                .contains_key(&format!("image/overlay2/layerdb/sha256/{chain}/parent"))
+        })
+        .unwrap()
+        .to_owned();
+    let prefix = format!("image/overlay2/layerdb/sha256/{base}");
+    s.entries.retain(|k, _| !k.starts_with(&prefix));
+    s.write_to(Vec::new(), 0).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn findings_come_first_grouped_filtered_and_reachable_by_keyboard() {
+    use storesnap_core::Severity;
+    let bytes = damaged_demo();
+    let expected = Loaded::parse("damaged.tar.gz", &bytes).unwrap();
+    let root = mount();
+    settle().await;
+    pick(&root, "damaged.tar.gz", &bytes);
+    wait_for(&root, "[data-group-code]").await;
+    settle().await;
+
+    // One group per (severity, code), with its count and its hint once.
+    let groups: Vec<_> = expected
+        .findings
+        .chunk_by(|a, b| a.severity == b.severity && a.code == b.code)
+        .collect();
+    assert!(
+        groups.iter().any(|g| g.len() > 1),
+        "the damage repeats a code"
+    );
+    assert_eq!(
+        attribute_values(&root, "[data-group-code]", "data-group-code"),
+        groups
+            .iter()
+            .map(|g| g[0].code.as_str().to_owned())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        attribute_values(&root, "[data-group-code]", "data-count"),
+        groups
+            .iter()
+            .map(|g| g.len().to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        query_all(&root, ".finding-group > .hint").len(),
+        groups.len()
+    );
+    assert_eq!(
+        query_all(&root, "[data-finding-code]").len(),
+        expected.findings.len()
+    );
+    // Findings are on top: before the graph in the page.
+    let findings = &query_all(&root, "#findings")[0];
+    let graph = &query_all(&root, "svg")[0];
+    assert_eq!(
+        findings.compare_document_position(graph) & web_sys::Node::DOCUMENT_POSITION_FOLLOWING,
+        web_sys::Node::DOCUMENT_POSITION_FOLLOWING
+    );
+
+    // The first error's subject is selected on load, and in the URL.
+    let first_error = expected
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .find_map(|f| storesnap_web::state::finding_target(&expected.store, f))
+        .unwrap();
+    assert_eq!(storesnap_web::app::current_hash().selection, first_error);
+
+    // The error count filters to errors; pressed again, everything is back.
+    let errors = &query_all(&root, "button[data-severity=error]")[0];
+    click(errors);
+    settle().await;
+    let shown = query_all(&root, "[data-group-code]");
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|g| g
+        .get_attribute("class")
+        .unwrap_or_default()
+        .split(' ')
+        .any(|c| c == "error")));
+    // Yew may replace the button as it re-renders: look it up again.
+    let errors = &query_all(&root, "button[data-severity=error]")[0];
+    assert_eq!(
+        errors.get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+    click(errors);
+    settle().await;
+    assert_eq!(query_all(&root, "[data-group-code]").len(), groups.len());
+
+    // Every finding can be focused and activated with Enter.
+    let items = query_all(&root, "[data-finding-code]");
+    assert!(items
+        .iter()
+        .all(|i| i.get_attribute("tabindex").as_deref() == Some("0")));
+    let (index, target) = expected
+        .findings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((i, storesnap_web::state::finding_target(&expected.store, f)?)))
+        .find(|(_, t)| *t != first_error)
+        .unwrap();
+    let item: web_sys::HtmlElement = items[index].clone().dyn_into().unwrap();
+    item.focus().unwrap();
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_bubbles(true);
+    item.dispatch_event(
+        &web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap(),
+    )
+    .unwrap();
+    settle().await;
+    assert_eq!(storesnap_web::app::current_hash().selection, target);
+    root.remove();
+    mount_at("").remove();
+}

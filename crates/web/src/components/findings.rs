@@ -1,57 +1,106 @@
-//! Every finding with its hint; a click selects what it concerns.
+//! The findings, first on the page: grouped by severity and code, each group's hint once,
+//! counts that filter by severity. Selecting a finding (click, or Enter when focused) selects
+//! what it concerns.
 
 use std::rc::Rc;
 
-use storesnap_core::{ChainId, Subject};
+use storesnap_core::{Finding, Severity};
 use yew::prelude::*;
 
-use crate::state::{Loaded, Selection};
+use crate::state::{finding_target, Loaded, Selection};
 
 #[derive(Properties, PartialEq)]
 pub struct FindingsProps {
     pub loaded: Rc<Loaded>,
     pub on_select: Callback<Selection>,
+    /// The severity shown, when the user picked one.
+    pub severity: Option<Severity>,
+    pub on_severity: Callback<Option<Severity>>,
+}
+
+const SEVERITIES: [Severity; 3] = [Severity::Error, Severity::Warning, Severity::Info];
+
+/// Findings come sorted by severity and code: each run of one (severity, code) is a group.
+fn groups(findings: &[Finding]) -> Vec<&[Finding]> {
+    findings
+        .chunk_by(|a, b| a.severity == b.severity && a.code == b.code)
+        .collect()
 }
 
 #[function_component(Findings)]
 pub fn findings(props: &FindingsProps) -> Html {
-    let store = &props.loaded.store;
-    let items = props.loaded.findings.iter().map(|f| {
-        let target = f.subjects.iter().find_map(|s| match s {
-            Subject::Chain(c) => Some(Selection::Layer(c.clone())),
-            Subject::Image(i) => Some(Selection::Image(i.clone())),
-            // A layer's snapshot is keyed by its chainID; a blob belongs to an image.
-            Subject::Snapshot(k) => k
-                .parse::<ChainId>()
-                .ok()
-                .filter(|c| store.layers.contains_key(c))
-                .map(Selection::Layer),
-            Subject::Blob(d) => store
-                .containerd
-                .as_deref()
-                .and_then(|cd| cd.image_using(d))
-                .map(|i| Selection::Image(i.clone())),
-            _ => None,
+    let loaded = &props.loaded;
+    let count = |s| loaded.findings.iter().filter(|f| f.severity == s).count();
+    let filters = SEVERITIES.iter().map(|&s| {
+        let on_severity = props.on_severity.clone();
+        let pressed = props.severity == Some(s);
+        let onclick = Callback::from(move |_: MouseEvent| {
+            on_severity.emit(if pressed { None } else { Some(s) })
         });
-        let onclick = {
-            let on_select = props.on_select.clone();
-            Callback::from(move |_: MouseEvent| {
-                if let Some(t) = &target {
-                    on_select.emit(t.clone());
-                }
-            })
+        let n = count(s);
+        let label = match s {
+            Severity::Error => "errors",
+            Severity::Warning => "warnings",
+            Severity::Info => "info",
         };
         html! {
-            <li class={classes!("finding", f.severity.as_str())} data-finding-code={f.code.as_str()} {onclick}>
-                <strong>{ f.code.as_str() }</strong>{ ": " }{ &f.message }
-                <div class="hint">{ f.hint }</div>
-            </li>
+            <button class={classes!("sev", s.as_str())} data-severity={s.as_str()}
+                aria-pressed={pressed.to_string()} {onclick}>
+                { format!("{n} {label}") }
+            </button>
+        }
+    });
+    let shown = groups(&loaded.findings)
+        .into_iter()
+        .filter(|g| props.severity.is_none_or(|s| g[0].severity == s));
+    let rendered = shown.map(|group| {
+        let first = &group[0];
+        let items = group.iter().map(|f| {
+            let target = finding_target(&loaded.store, f);
+            let activate = {
+                let on_select = props.on_select.clone();
+                let target = target.clone();
+                move || {
+                    if let Some(t) = &target {
+                        on_select.emit(t.clone());
+                    }
+                }
+            };
+            let onclick = {
+                let activate = activate.clone();
+                Callback::from(move |_: MouseEvent| activate())
+            };
+            let onkeydown = Callback::from(move |e: KeyboardEvent| {
+                if e.key() == "Enter" || e.key() == " " {
+                    e.prevent_default();
+                    activate();
+                }
+            });
+            html! {
+                <li class={classes!("finding", f.severity.as_str())} data-finding-code={f.code.as_str()}
+                    tabindex="0" role="button" {onclick} {onkeydown}>
+                    { &f.message }
+                </li>
+            }
+        });
+        html! {
+            <section class={classes!("finding-group", first.severity.as_str())}
+                data-group-code={first.code.as_str()} data-count={group.len().to_string()}>
+                <h4>
+                    <span class={classes!("sev", first.severity.as_str())}>{ first.severity.as_str() }</span>
+                    { " " }<strong>{ first.code.as_str() }</strong>{ format!(" ({})", group.len()) }
+                </h4>
+                <p class="hint">{ first.hint }</p>
+                <ul>{ for items }</ul>
+            </section>
         }
     });
     html! {
         <section class="findings" id="findings">
-            <h3>{ format!("Findings ({})", props.loaded.findings.len()) }</h3>
-            <ul>{ for items }</ul>
+            <h3>{ format!("Findings ({})", loaded.findings.len()) }
+                <span class="severity-filter" role="group" aria-label="show one severity">{ for filters }</span>
+            </h3>
+            { for rendered }
         </section>
     }
 }
