@@ -320,8 +320,9 @@ async fn copy_text(text: &str) -> Result<(), String> {
         .map_err(|e| e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
-/// Replaces the URL's hash without a history entry or a `hashchange`.
-fn set_hash(hash: &str) {
+/// Sets the URL's hash without a `hashchange`: as a new history entry when `push`, else in
+/// place.
+fn set_hash(hash: &str, push: bool) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -335,11 +336,12 @@ fn set_hash(hash: &str) {
         .map(|href| href.split('#').next().unwrap_or_default().to_owned())
         .unwrap_or_default();
     if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(
-            &wasm_bindgen::JsValue::NULL,
-            "",
-            Some(&format!("{url}{hash}")),
-        );
+        let url = format!("{url}{hash}");
+        let _ = if push {
+            history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        } else {
+            history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        };
     }
 }
 
@@ -421,16 +423,39 @@ pub fn app() -> Html {
             None => {}
         });
     }
-    // The selection goes into the URL, so a link opens the same view. `replaceState`, not a new
-    // history entry per click, and only once a snapshot is there to select in.
+    // The selection goes into the URL, so a link opens the same view, and each selection is a
+    // history entry, so Back and Forward walk through them. What a file opens with replaces the
+    // entry instead: opening is not a step to go back over.
     {
         let selection = state.selection.clone();
-        let loaded = state.loaded.is_some();
-        use_effect_with((selection, loaded), move |(selection, loaded)| {
-            if *loaded {
+        let ticket = state.loaded.as_ref().map(|l| l.ticket);
+        let placed = use_mut_ref(|| None::<u64>);
+        use_effect_with((selection, ticket), move |(selection, ticket)| {
+            if ticket.is_some() {
                 let mut hash = current_hash();
                 hash.selection = selection.clone();
-                set_hash(&hash.format());
+                let first = *placed.borrow() != *ticket;
+                *placed.borrow_mut() = *ticket;
+                set_hash(&hash.format(), !first);
+            }
+        });
+    }
+    // Back and Forward change the hash: select what it names.
+    {
+        let state = state.clone();
+        use_effect_with((), move |_| {
+            let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+                state.dispatch(Action::Select(current_hash().selection));
+            });
+            let window = web_sys::window();
+            if let Some(w) = &window {
+                w.set_onpopstate(Some(wasm_bindgen::JsCast::unchecked_ref(listener.as_ref())));
+            }
+            move || {
+                if let Some(w) = window {
+                    w.set_onpopstate(None);
+                }
+                drop(listener);
             }
         });
     }
@@ -512,7 +537,8 @@ pub fn app() -> Html {
             } else {
                 <section class="welcome">
                     <p>{ "Drop a snapshot written by " }<code>{ "storesnap pack" }</code>
-                       { " anywhere on this page, pick one, or open the demo." }</p>
+                       { ", or an archive written by " }<code>{ "docker save" }</code>
+                       { ", anywhere on this page, pick one, or open the demo." }</p>
                     <p class="muted">{ "It is read here, in your browser. Nothing is uploaded." }</p>
                 </section>
             }

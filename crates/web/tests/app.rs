@@ -734,3 +734,80 @@ async fn findings_come_first_grouped_filtered_and_reachable_by_keyboard() {
     root.remove();
     mount_at("").remove();
 }
+
+#[wasm_bindgen_test]
+async fn back_and_forward_walk_through_selections() {
+    let window = gloo::utils::window();
+    let history = window.history().unwrap();
+    let root = mount_at("#demo");
+    wait_for(&root, "[data-chain-id]").await;
+    settle().await;
+    // Opening adds no entry; each selection adds one.
+    let opened = history.length().unwrap();
+    let chain = |i: usize| {
+        query_all(&root, "[data-chain-id]")[i]
+            .get_attribute("data-chain-id")
+            .unwrap()
+    };
+    let (a, b) = (chain(0), chain(1));
+    click(&query_all(&root, "[data-chain-id]")[0]);
+    settle().await;
+    click(&query_all(&root, "[data-chain-id]")[1]);
+    settle().await;
+    assert_eq!(history.length().unwrap(), opened + 2);
+    assert_eq!(
+        window.location().hash().unwrap(),
+        format!("#layer={b}&demo")
+    );
+
+    let selected = |want: &str| {
+        let want = want.to_owned();
+        let root = root.clone();
+        async move {
+            for _ in 0..40 {
+                settle().await;
+                if text_of(&root, "#details").contains(&want) {
+                    return true;
+                }
+            }
+            false
+        }
+    };
+    history.back().unwrap();
+    assert!(selected(&a).await, "Back selects the layer before");
+    assert_eq!(
+        window.location().hash().unwrap(),
+        format!("#layer={a}&demo")
+    );
+    history.forward().unwrap();
+    assert!(selected(&b).await, "Forward selects it again");
+    // Going back did not add entries of its own.
+    assert_eq!(history.length().unwrap(), opened + 2);
+    root.remove();
+    mount_at("").remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_file_picker_is_reachable_by_keyboard_and_takes_archives() {
+    let root = mount();
+    settle().await;
+    let input: web_sys::HtmlElement = query_all(&root, "input[type=file]")[0]
+        .clone()
+        .dyn_into()
+        .unwrap();
+    // Focusable: rendered (not display:none), and focus lands on it.
+    input.focus().unwrap();
+    let active = gloo::utils::document().active_element().unwrap();
+    assert_eq!(active.id(), "file");
+    let style = gloo::utils::window()
+        .get_computed_style(&input)
+        .unwrap()
+        .unwrap();
+    assert_ne!(style.get_property_value("display").unwrap(), "none");
+    let accept = input.get_attribute("accept").unwrap();
+    assert!(
+        accept.contains(".tar") && accept.contains(".gz"),
+        "{accept}"
+    );
+    root.remove();
+}

@@ -1,4 +1,4 @@
-//! Opening a snapshot: a file picker and the demo.
+//! Opening a snapshot or a `docker save` archive: a file picker and the demo.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -23,8 +23,11 @@ pub fn loader(props: &LoaderProps) -> Html {
     let on_demo = props.on_demo.reform(|_: MouseEvent| ());
     html! {
         <div class="loader">
-            <label class="button">{ "Open snapshot…" }
-                <input type="file" id="file" accept=".gz,.tgz,application/gzip" {onchange} />
+            // The input is hidden from sight, not from the keyboard: Tab reaches it, and the
+            // label shows its focus.
+            <label class="button">{ "Open snapshot or archive…" }
+                <input type="file" id="file" class="visually-hidden"
+                    accept=".gz,.tgz,.tar,.zst,application/gzip,application/x-tar" {onchange} />
             </label>
             <button id="demo" onclick={on_demo}>{ "Open the demo" }</button>
         </div>
