@@ -196,6 +196,22 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Where layer `chain` is drawn: its own node's centre, or that of the folded run holding it.
+    pub fn position_of(&self, graph: &LayerGraph, chain: &ChainId) -> Option<(f64, f64)> {
+        self.nodes.iter().find_map(|p| {
+            let here = match &p.kind {
+                NodeKind::Layer(c) => c == chain,
+                NodeKind::Run { last, count, .. } => graph
+                    .lineage(last)
+                    .iter()
+                    .rev()
+                    .take(*count)
+                    .any(|c| c == chain),
+            };
+            here.then_some((p.x, p.y))
+        })
+    }
+
     /// How many layers the layout shows, counting each folded run by its length.
     pub fn layers_drawn(&self) -> usize {
         self.nodes
@@ -562,6 +578,27 @@ impl View {
         }
     }
 
+    /// The view that shows the layout point (`x`, `y`): this one when the point is inside it
+    /// with `margin` to spare, else one centred on it, zoomed in to `max_span` when wider (a
+    /// node selected far off in an overview is found, and readable).
+    pub fn reveal(self, x: f64, y: f64, margin: f64, max_span: f64) -> View {
+        let inside = x >= self.x + margin
+            && x <= self.x + self.w - margin
+            && y >= self.y + margin
+            && y <= self.y + self.h - margin;
+        if inside && self.w <= max_span {
+            return self;
+        }
+        let f = (max_span / self.w).min(1.0);
+        let (w, h) = (self.w * f, self.h * f);
+        View {
+            x: x - w / 2.0,
+            y: y - h / 2.0,
+            w,
+            h,
+        }
+    }
+
     /// Moves the view by (`dx`, `dy`) layout units.
     pub fn pan(self, dx: f64, dy: f64) -> View {
         View {
@@ -592,6 +629,33 @@ impl View {
 #[cfg(test)]
 mod view_tests {
     use super::*;
+
+    #[test]
+    fn reveal_keeps_a_view_that_shows_the_point_and_centres_one_that_does_not() {
+        let v = View {
+            x: 0.0,
+            y: 0.0,
+            w: 1000.0,
+            h: 500.0,
+        };
+        assert_eq!(v.reveal(500.0, 250.0, 50.0, 5000.0), v);
+        let moved = v.reveal(4000.0, 3000.0, 50.0, 5000.0);
+        assert_eq!(
+            (moved.x + moved.w / 2.0, moved.y + moved.h / 2.0),
+            (4000.0, 3000.0)
+        );
+        assert_eq!((moved.w, moved.h), (1000.0, 500.0));
+        // Near an edge is not inside.
+        assert_ne!(v.reveal(990.0, 250.0, 50.0, 5000.0), v);
+        // A far-out overview zooms in to the span given.
+        let wide = View {
+            w: 20_000.0,
+            h: 10_000.0,
+            ..v
+        };
+        let near = wide.reveal(100.0, 100.0, 50.0, 2000.0);
+        assert_eq!((near.w, near.h), (2000.0, 1000.0));
+    }
 
     fn layout_of(width: f64, height: f64) -> Layout {
         Layout {

@@ -811,3 +811,72 @@ async fn the_file_picker_is_reachable_by_keyboard_and_takes_archives() {
     );
     root.remove();
 }
+
+/// The graph's viewBox as (x, y, w, h).
+fn view_box(root: &Element) -> (f64, f64, f64, f64) {
+    let v: Vec<f64> = query_all(root, "svg#graph")[0]
+        .get_attribute("viewBox")
+        .unwrap()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (v[0], v[1], v[2], v[3])
+}
+
+/// The centre of the node drawn for `chain`, from its `translate(x,y)` (its top left corner).
+fn node_centre(root: &Element, chain: &str) -> (f64, f64) {
+    let node = &query_all(root, &format!("[data-chain-id='{chain}']"))[0];
+    let t = node.get_attribute("transform").unwrap();
+    let inner = t.trim_start_matches("translate(").trim_end_matches(')');
+    let (x, y) = inner.split_once(',').unwrap();
+    (
+        x.parse::<f64>().unwrap() + 70.0,
+        y.parse::<f64>().unwrap() + 15.0,
+    )
+}
+
+#[wasm_bindgen_test]
+async fn selecting_brings_the_node_into_view() {
+    let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
+    let root = mount_at("#demo");
+    wait_for(&root, "[data-chain-id]").await;
+    settle().await;
+    // Drag the graph far away: nothing is in view.
+    let svg = &query_all(&root, "svg#graph")[0];
+    let mouse = |kind: &str, x: i32, buttons: u16| {
+        let init = MouseEventInit::new();
+        init.set_bubbles(true);
+        init.set_client_x(x);
+        init.set_client_y(10);
+        init.set_buttons(buttons);
+        svg.dispatch_event(&MouseEvent::new_with_mouse_event_init_dict(kind, &init).unwrap())
+            .unwrap();
+    };
+    mouse("mousedown", 500, 1);
+    mouse("mousemove", -60_000, 1);
+    mouse("mouseup", -60_000, 0);
+    settle().await;
+    let (x, _, w, _) = view_box(&root);
+    let image = expected
+        .store
+        .images
+        .values()
+        .find(|i| !i.tags.is_empty())
+        .unwrap();
+    let top = image.top_layer().unwrap().to_string();
+    let (cx, cy) = node_centre(&root, &top);
+    assert!(cx < x || cx > x + w, "the drag moved the node out of view");
+
+    // Selecting the image in the table brings its top layer back into view.
+    click(&query_all(&root, &format!("tr[data-image-id='{}']", image.id))[0]);
+    settle().await;
+    settle().await;
+    let (x, y, w, h) = view_box(&root);
+    assert!(
+        cx > x && cx < x + w && cy > y && cy < y + h,
+        "({cx}, {cy}) in {:?}",
+        (x, y, w, h)
+    );
+    root.remove();
+    mount_at("").remove();
+}

@@ -29,6 +29,8 @@ const PANE: (f64, f64) = (1000.0, 560.0);
 const MIN_FIT_SCALE: f64 = 0.55;
 
 const NODE_W: f64 = 140.0;
+/// The widest view a revealed node is shown in: text still readable in the pane.
+const REVEAL_SPAN: f64 = 2.0 * PANE.0;
 /// Image labels shown beside a node before "+N more".
 const MAX_LABELS: usize = 2;
 const NODE_H: f64 = 30.0;
@@ -54,6 +56,23 @@ pub fn graph(props: &GraphProps) -> Html {
     let view = props
         .view
         .unwrap_or_else(|| View::initial(&placed, PANE.0, PANE.1, MIN_FIT_SCALE));
+    // Whatever gets selected (a finding, a table row, a link) is brought into view.
+    {
+        let (on_view, loaded, placed) = (props.on_view.clone(), l.clone(), placed.clone());
+        use_effect_with(props.selection.clone(), move |selection| {
+            let chain = match selection {
+                Selection::Layer(c) => Some(c.clone()),
+                Selection::Image(i) => loaded.store.images.get(i).and_then(|i| i.top_layer()),
+                Selection::None => None,
+            };
+            if let Some((x, y)) = chain.and_then(|c| placed.position_of(&loaded.graph, &c)) {
+                let revealed = view.reveal(x, y, NODE_W, REVEAL_SPAN);
+                if revealed != view {
+                    on_view.emit(Some(revealed));
+                }
+            }
+        });
+    }
     let svg_ref = use_node_ref();
     let drag = use_mut_ref(|| None::<(f64, f64)>);
     // The pane's size on screen, to turn pixels into layout units.
