@@ -880,3 +880,57 @@ async fn selecting_brings_the_node_into_view() {
     root.remove();
     mount_at("").remove();
 }
+
+#[wasm_bindgen_test]
+async fn an_image_lists_its_layers_and_each_selects_its_layer() {
+    let bytes = damaged_demo();
+    let expected = Loaded::parse("damaged.tar.gz", &bytes).unwrap();
+    let root = mount();
+    settle().await;
+    pick(&root, "damaged.tar.gz", &bytes);
+    wait_for(&root, "[data-chain-id]").await;
+    settle().await;
+    // An image missing its base layer: every layer listed, base first, the base marked.
+    let image = expected
+        .store
+        .images
+        .values()
+        .find(|i| !i.tags.is_empty() && i.chain().len() > 2)
+        .unwrap();
+    click(&query_all(&root, &format!("tr[data-image-id='{}']", image.id))[0]);
+    settle().await;
+    let rows = attribute_values(&root, "#image-layers tr[data-layer-row]", "data-layer-row");
+    let chain: Vec<String> = image.chain().iter().map(ToString::to_string).collect();
+    assert_eq!(rows, chain);
+    let first = &query_all(&root, "#image-layers tr[data-layer-row]")[0];
+    assert!(first
+        .get_attribute("class")
+        .unwrap_or_default()
+        .contains("missing"));
+    // The top layer's command is the config's last non-empty history step.
+    let top = query_all(&root, "#image-layers tr[data-layer-row]")
+        .last()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    let step = image
+        .config
+        .as_ref()
+        .unwrap()
+        .history
+        .iter()
+        .rev()
+        .find(|h| !h.empty_layer)
+        .unwrap();
+    assert!(top.contains(&step.created_by), "{top}");
+    // Its chainID selects the layer.
+    let link = &query_all(&root, "#image-layers tr[data-layer-row] button")[chain.len() - 1];
+    click(link);
+    settle().await;
+    assert_eq!(
+        storesnap_web::app::current_hash().selection,
+        storesnap_web::state::Selection::Layer(image.chain().last().unwrap().clone())
+    );
+    root.remove();
+    mount_at("").remove();
+}

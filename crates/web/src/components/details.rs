@@ -16,6 +16,7 @@ pub struct DetailsProps {
 #[function_component(Details)]
 pub fn details(props: &DetailsProps) -> Html {
     let l = &props.loaded;
+    let mut layers = html! {};
     let rows: Vec<(&str, String)> = match &props.selection {
         Selection::None => {
             return html! { <section class="details" id="details"><p class="muted">{ "Select a layer or an image." }</p></section> }
@@ -100,6 +101,7 @@ pub fn details(props: &DetailsProps) -> Html {
             let Some(image) = l.store.images.get(id) else {
                 return html! {};
             };
+            layers = image_layers(l, image, &props.on_select);
             let config = image.config.as_ref();
             vec![
                 ("image", id.to_string()),
@@ -143,6 +145,7 @@ pub fn details(props: &DetailsProps) -> Html {
             <dl>
                 { for rows.into_iter().map(|(k, v)| html! { <><dt>{ k }</dt><dd class="mono">{ v }</dd></> }) }
             </dl>
+            { layers }
         </section>
     }
 }
@@ -152,4 +155,61 @@ fn join(refs: &[storesnap_core::RefName]) -> String {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An image's layers, base first, as dive lists them: the command that made each, its size,
+/// its chainID (which selects it) and its status (missing, or the worst finding about it).
+fn image_layers(
+    l: &crate::state::Loaded,
+    image: &storesnap_core::store::Image,
+    on_select: &Callback<Selection>,
+) -> Html {
+    use storesnap_core::Subject;
+    let history = image
+        .config
+        .as_ref()
+        .map(|c| c.history.as_slice())
+        .unwrap_or_default();
+    let rows = image.chain().iter().enumerate().map(|(i, chain)| {
+        let command = history
+            .iter()
+            .find(|h| h.layer == Some(i))
+            .map(|h| h.created_by.clone())
+            .unwrap_or_default();
+        let layer = l.store.layers.get(chain);
+        let size = layer
+            .and_then(|x| x.size)
+            .map(|s| storesnap_core::docker::human_size(i64::try_from(s).unwrap_or(i64::MAX)))
+            .unwrap_or_default();
+        let worst = l
+            .findings
+            .iter()
+            .filter(|f| f.subjects.contains(&Subject::Chain(chain.clone())))
+            .map(|f| f.severity)
+            .max();
+        let status = match (layer, worst) {
+            (None, _) => "missing",
+            (Some(_), Some(s)) => s.as_str(),
+            (Some(_), None) => "ok",
+        };
+        let onclick = {
+            let (on_select, chain) = (on_select.clone(), chain.clone());
+            Callback::from(move |_: MouseEvent| on_select.emit(Selection::Layer(chain.clone())))
+        };
+        html! {
+            <tr data-layer-row={chain.to_string()} class={classes!(status)}>
+                <td>{ i + 1 }</td>
+                <td class="command" title={command.clone()}>{ command }</td>
+                <td class="num">{ size }</td>
+                <td><button class="link mono" {onclick}>{ super::short(chain.as_str()) }</button></td>
+                <td>{ status }</td>
+            </tr>
+        }
+    });
+    html! {
+        <table class="image-layers" id="image-layers">
+            <thead><tr><th>{ "#" }</th><th>{ "command" }</th><th>{ "size" }</th><th>{ "chainID" }</th><th>{ "status" }</th></tr></thead>
+            <tbody>{ for rows }</tbody>
+        </table>
+    }
 }
