@@ -934,3 +934,64 @@ async fn an_image_lists_its_layers_and_each_selects_its_layer() {
     root.remove();
     mount_at("").remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_layer_links_to_its_parent_children_and_images() {
+    use storesnap_web::state::Selection;
+    let expected = Loaded::parse("demo", storesnap_web::DEMO).unwrap();
+    // A layer with a parent, children and users: the middle of a shared chain.
+    let layer = expected
+        .store
+        .layers
+        .values()
+        .find(|x| {
+            x.parent.is_some()
+                && expected
+                    .store
+                    .layers
+                    .values()
+                    .any(|y| y.parent.as_ref() == Some(&x.chain_id))
+        })
+        .unwrap();
+    let root = mount_at(&format!("#layer={}&demo", layer.chain_id));
+    wait_for(&root, "#layer-links").await;
+    settle().await;
+    let targets = |which: &str| {
+        attribute_values(
+            &root,
+            &format!("[data-links={which}] button"),
+            "data-target",
+        )
+    };
+    assert_eq!(
+        targets("parent"),
+        vec![layer.parent.as_ref().unwrap().to_string()]
+    );
+    let mut children: Vec<String> = expected
+        .store
+        .layers
+        .values()
+        .filter(|y| y.parent.as_ref() == Some(&layer.chain_id))
+        .map(|y| y.chain_id.to_string())
+        .collect();
+    children.sort();
+    let mut shown = targets("children");
+    shown.sort();
+    assert_eq!(shown, children);
+    let users = expected
+        .store
+        .images
+        .values()
+        .filter(|i| i.chain().contains(&layer.chain_id))
+        .count();
+    assert_eq!(targets("images").len(), users);
+    // The parent link selects the parent.
+    click(&query_all(&root, "[data-links=parent] button")[0]);
+    settle().await;
+    assert_eq!(
+        storesnap_web::app::current_hash().selection,
+        Selection::Layer(layer.parent.clone().unwrap())
+    );
+    root.remove();
+    mount_at("").remove();
+}

@@ -25,6 +25,7 @@ pub fn details(props: &DetailsProps) -> Html {
             let Some(layer) = l.store.layers.get(c) else {
                 return html! {};
             };
+            layers = layer_links(l, c, &props.on_select);
             let users: Vec<String> = l
                 .store
                 .images
@@ -211,5 +212,45 @@ fn image_layers(
             <thead><tr><th>{ "#" }</th><th>{ "command" }</th><th>{ "size" }</th><th>{ "chainID" }</th><th>{ "status" }</th></tr></thead>
             <tbody>{ for rows }</tbody>
         </table>
+    }
+}
+
+/// A layer's neighbours as links: its parent, its children, the images that use it.
+fn layer_links(
+    l: &crate::state::Loaded,
+    chain: &storesnap_core::ChainId,
+    on_select: &Callback<Selection>,
+) -> Html {
+    let link = |selection: Selection, label: String| {
+        let on_select = on_select.clone();
+        let target = match &selection {
+            Selection::Layer(c) => c.to_string(),
+            Selection::Image(i) => i.to_string(),
+            Selection::None => String::new(),
+        };
+        let onclick = Callback::from(move |_: MouseEvent| on_select.emit(selection.clone()));
+        html! { <button class="link mono" data-target={target} {onclick}>{ label }</button> }
+    };
+    let parent = l.store.layers.get(chain).and_then(|x| x.parent.clone());
+    let children = l
+        .store
+        .layers
+        .values()
+        .filter(|x| x.parent.as_ref() == Some(chain))
+        .map(|x| x.chain_id.clone());
+    let users = l
+        .store
+        .images
+        .values()
+        .filter(|i| i.chain().contains(chain));
+    html! {
+        <dl class="links" id="layer-links">
+            <dt>{ "parent" }</dt>
+            <dd data-links="parent">{ for parent.map(|p| link(Selection::Layer(p.clone()), super::short(p.as_str()))) }</dd>
+            <dt>{ "children" }</dt>
+            <dd data-links="children">{ for children.map(|c| link(Selection::Layer(c.clone()), super::short(c.as_str()))) }</dd>
+            <dt>{ "used by" }</dt>
+            <dd data-links="images">{ for users.map(|i| link(Selection::Image(i.id.clone()), i.display_name())) }</dd>
+        </dl>
     }
 }
