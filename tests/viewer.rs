@@ -618,3 +618,58 @@ fn the_viewer_draws_a_pre_1_10_store() {
         );
     }
 }
+
+/// The workspace is one screen, with the page's own styles: the page does not scroll, and the
+/// findings, the graph and the inspector all start on it, wide and narrow.
+#[test]
+fn the_workspace_is_one_screen() {
+    let store = store(Scenario::Full);
+    let dir = scratch("viewer-workspace");
+    let snapshot = dir.join("store.tar.gz");
+    pack(&store.root, &snapshot, &["-q"]);
+    let browser = Browser::start();
+    browser.goto(&serve(viewer_dist(&dir)));
+    let input = browser.wait_for("input[type=file]").remove(0);
+    browser.send_keys(&input, snapshot.to_str().unwrap());
+    browser.wait_for("[data-chain-id]");
+    // Wide, and narrow enough that the inspector goes under the graph.
+    for width in [1400, 1024] {
+        browser.set_window_size(width, 900);
+        std::thread::sleep(Duration::from_millis(300));
+        let m = browser.execute(
+            "const top = s => document.querySelector(s).getBoundingClientRect().top; \
+             return [document.documentElement.scrollHeight, window.innerHeight, \
+                     top('#findings'), top('svg#graph'), top('#details')]",
+        );
+        let m: Vec<f64> = m
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let (page, screen) = (m[0], m[1]);
+        assert!(
+            page <= screen + 1.0,
+            "{width}px: the page is {page}px in a {screen}px window"
+        );
+        for (name, top) in ["findings", "graph", "details"].iter().zip(&m[2..]) {
+            assert!(
+                *top < screen,
+                "{width}px: {name} starts at {top}, below {screen}"
+            );
+        }
+        // Narrow, the inspector is under the graph; wide, beside it.
+        let (graph, details) = (m[3], m[4]);
+        if width < 1200 {
+            assert!(
+                details > graph + 100.0,
+                "{width}px: the inspector is under the graph"
+            );
+        } else {
+            assert!(
+                (details - graph).abs() < 80.0,
+                "{width}px: the inspector is beside the graph"
+            );
+        }
+    }
+}

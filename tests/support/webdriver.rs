@@ -134,6 +134,11 @@ impl Browser {
         self.call("POST", path, Some(body))
     }
 
+    /// Resizes the browser window (the page's viewport follows it).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}));
+    }
+
     pub fn goto(&self, url: &str) {
         self.post("/url", json!({"url": url}));
     }
@@ -175,7 +180,16 @@ impl Browser {
             .to_owned()
     }
 
+    /// Clicks an element as a user would: scrolled to the middle of its pane first (WebDriver's
+    /// own scrolling puts a row at the top edge, under a sticky table header).
     pub fn click(&self, element: &str) {
+        self.post(
+            "/execute/sync",
+            json!({
+                "script": "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'})",
+                "args": [{ELEMENT: element}],
+            }),
+        );
         self.post(&format!("/element/{element}/click"), json!({}));
     }
 

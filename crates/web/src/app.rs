@@ -510,30 +510,37 @@ pub fn app() -> Html {
                 <p class="error" role="alert" id="error">{ error }</p>
             }
             if let Some(loaded) = &state.loaded {
-                <Overview loaded={loaded.clone()} />
-                <Report loaded={loaded.clone()} {on_copy} notice={state.notice.clone()} />
-                <Findings loaded={loaded.clone()} on_select={on_select.clone()}
-                    severity={state.severity} {on_severity} />
-                <div class="panes">
+                // One screen: findings on the left, the graph in the centre, the inspector on
+                // the right (under the graph when narrow), the tables below the graph; each
+                // scrolls on its own and the page never does.
+                <div class="workspace">
+                    <aside class="left">
+                        <Overview loaded={loaded.clone()} />
+                        <Findings loaded={loaded.clone()} on_select={on_select.clone()}
+                            severity={state.severity} {on_severity} />
+                        <Report loaded={loaded.clone()} {on_copy} notice={state.notice.clone()} />
+                        if loaded.manifest.is_some() {
+                            <Redactions loaded={loaded.clone()} />
+                        }
+                    </aside>
                     <section class="graph-pane">
                         <Graph loaded={loaded.clone()} selection={state.selection.clone()}
                             expanded={state.expanded.clone()} on_select={on_select.clone()} {on_toggle}
                             view={state.view} {on_view} />
                     </section>
-                    <aside class="side">
+                    <aside class="side inspector">
                         <Details loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
                         <ContainerdPane loaded={loaded.clone()} selection={state.selection.clone()} />
                         <Timeline loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
                     </aside>
+                    <section class="lower">
+                        <Images loaded={loaded.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
+                            on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all}
+                            sort={state.sort} {on_sort} />
+                        <StoreTimeline loaded={loaded.clone()} all={state.all_images} selection={state.selection.clone()}
+                            on_select={on_select.clone()} />
+                    </section>
                 </div>
-                <Images loaded={loaded.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
-                    on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all}
-                    sort={state.sort} {on_sort} />
-                <StoreTimeline loaded={loaded.clone()} all={state.all_images} selection={state.selection.clone()}
-                    on_select={on_select.clone()} />
-                if loaded.manifest.is_some() {
-                    <Redactions loaded={loaded.clone()} />
-                }
             } else {
                 <section class="welcome">
                     <p>{ "Drop a snapshot written by " }<code>{ "storesnap pack" }</code>
