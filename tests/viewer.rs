@@ -332,21 +332,33 @@ fn the_viewer_stays_usable_at_1600_layers() {
         browser.attribute(&timing, "data-check-ms"),
     );
 
+    // Only what is in view is drawn; Fit brings everything into view.
+    let fit = |browser: &Browser| {
+        click_in_page(browser, "#zoom-fit");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    fit(&browser);
     let (nodes, in_runs) = drawn(&browser);
     assert_eq!(nodes + in_runs, 1600);
     assert!(in_runs > 0, "long single-child runs start collapsed");
+    // The 26 images on the shared base fold into one family named after them.
+    let families = browser.find_all("[data-family]");
+    assert_eq!(families.len(), 1);
+    let label = browser.text(&families[0]);
+    assert!(label.contains("26 images bulk/img"), "{label}");
 
-    // Expand every run, one click each, until all 1,600 layers are drawn.
+    // Open every fold, one click each, until all 1,600 layers are drawn.
     let mut clicks = 0;
     let mut slowest = Duration::ZERO;
     while !browser.find_all("[data-run-count]").is_empty() {
         let before = browser.find_all("[data-chain-id]").len();
+        let folds = browser.find_all("[data-fold]").len();
         click_in_page(&browser, "[data-run-count]");
-        slowest = slowest.max(time_until(|| {
-            browser.find_all("[data-chain-id]").len() > before
-        }));
+        slowest = slowest.max(time_until(|| browser.find_all("[data-fold]").len() > folds));
+        fit(&browser);
+        assert!(browser.find_all("[data-chain-id]").len() > before);
         clicks += 1;
-        assert!(clicks <= 100, "runs do not stay expanded");
+        assert!(clicks <= 100, "folds do not stay open");
     }
     assert_eq!(drawn(&browser), (1600, 0));
     // A fold mark closes a run again, and opening it again brings every layer back.
@@ -354,7 +366,37 @@ fn the_viewer_stays_usable_at_1600_layers() {
     click_in_page(&browser, "[data-fold]");
     time_until(|| !browser.find_all("[data-run-count]").is_empty());
     click_in_page(&browser, "[data-run-count]");
+    fit(&browser);
     time_until(|| browser.find_all("[data-chain-id]").len() == 1600);
+
+    // Many images: the timeline groups them into stretches of time, under round ticks.
+    let buckets: usize = browser
+        .find_all("[data-bucket-count]")
+        .iter()
+        .map(|b| {
+            browser
+                .attribute(b, "data-bucket-count")
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    let single = browser
+        .find_all("#store-timeline [data-timeline-image]")
+        .len();
+    assert!(
+        buckets > 0 && buckets + single == 26,
+        "{buckets} + {single}"
+    );
+    let ticks: Vec<String> = browser
+        .find_all("#store-timeline [data-tick]")
+        .iter()
+        .map(|t| browser.text(t))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = ticks.iter().collect();
+    assert!(
+        ticks.len() >= 2 && distinct.len() == ticks.len(),
+        "{ticks:?}"
+    );
 
     // Select the last layer drawn; the details panel names it, the arrow keys move on.
     let last = browser.find_all("[data-chain-id]").pop().unwrap();

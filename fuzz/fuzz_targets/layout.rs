@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let l = layout(&graph, &expanded, spacing);
         let drawn = l.layers_drawn();
-        assert_eq!(drawn, store.layers.len());
+        assert_eq!(drawn, graph.nodes.len());
+        assert!(store.layers.keys().all(|c| l.at.contains_key(c)));
     }
 });

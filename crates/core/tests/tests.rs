@@ -319,7 +319,48 @@ fn the_layer_graph_holds_every_layer_once() {
         let drawn = l.layers_drawn();
         assert_eq!(drawn, store.layers.len());
         assert_eq!(l.edges.len(), l.nodes.len() - 1);
+        // Shared layers say what made them and whose they are.
+        let shared: Vec<_> = graph.nodes.values().filter(|n| n.shared()).collect();
+        assert!(!shared.is_empty());
+        assert!(shared.iter().all(|n| n.command.is_some()), "{shared:#?}");
+        assert!(shared.iter().any(|n| n.family.is_some()), "{shared:#?}");
+        assert!(graph.nodes.values().all(|n| !n.missing));
     }
+}
+
+/// A layer gone from layerdb is a ghost where it was: under the layer below it in the image,
+/// over the layer whose parent file still names it.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_missing_layer_is_a_ghost_where_it_was() {
+    use storesnap_core::graph::{layout, LayerGraph, Spacing};
+    let mut s = read(fixture!("full").snapshot);
+    let (store, _) = storesnap_core::analyze(&s);
+    // A middle layer: it has a parent and a child.
+    let gone = store
+        .layers
+        .values()
+        .find(|l| {
+            l.parent.is_some()
+                && store
+                    .layers
+                    .values()
+                    .any(|c| c.parent.as_ref() == Some(&l.chain_id))
+        })
+        .unwrap();
+    let prefix = format!("image/overlay2/layerdb/sha256/{}", gone.chain_id.hex());
+    s.entries.retain(|k, _| !k.starts_with(&prefix));
+    let (damaged, findings) = storesnap_core::analyze(&s);
+    assert!(!damaged.layers.contains_key(&gone.chain_id));
+    let graph = LayerGraph::new(&damaged, &findings);
+    let ghost = &graph.nodes[&gone.chain_id];
+    assert!(ghost.missing);
+    assert_eq!(ghost.parent, gone.parent);
+    assert!(!ghost.children.is_empty());
+    assert_eq!(graph.nodes.len(), store.layers.len());
+    let l = layout(&graph, &Default::default(), Spacing::default());
+    assert_eq!(l.layers_drawn(), graph.nodes.len());
+    assert!(l.position_of(&gone.chain_id).is_some());
 }
 
 /// The numbers the viewer sorts by are the ones `df -v` prints, for every image it lists.

@@ -10,9 +10,9 @@ use storesnap_core::{Progress, SlicedReader, Snapshot};
 use yew::prelude::*;
 
 use crate::components::{
-    containerd::ContainerdPane, details::Details, findings::Findings, graph::Graph, images::Images,
-    loader::Loader, overview::Overview, redactions::Redactions, report::Report,
-    store_timeline::StoreTimeline, timeline::Timeline,
+    containerd::ContainerdPane, details::Details, driver_dirs::DriverDirs, findings::Findings,
+    graph::Graph, images::Images, loader::Loader, overview::Overview, redactions::Redactions,
+    report::Report, store_timeline::StoreTimeline, timeline::Timeline,
 };
 use crate::hash::{Hash, Source};
 use crate::state::{Action, Loaded, Loading, Selection, Stage, State, LIMITS};
@@ -157,10 +157,11 @@ impl Opener {
                         ticket,
                         &name,
                         size,
-                        Some(snapshot.manifest),
+                        Some(snapshot.manifest.clone()),
                         store,
                         findings,
                     );
+                    loaded.keep_raw(&snapshot);
                     loaded.timing = Some((read - start, js_sys::Date::now() - read));
                     Ok(Rc::new(loaded))
                 }
@@ -537,6 +538,7 @@ pub fn app() -> Html {
                         <Images loaded={loaded.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
                             on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all}
                             sort={state.sort} {on_sort} />
+                        <DriverDirs loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
                         <StoreTimeline loaded={loaded.clone()} all={state.all_images} selection={state.selection.clone()}
                             on_select={on_select.clone()} />
                     </section>

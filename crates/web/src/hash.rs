@@ -1,7 +1,8 @@
 //! The URL hash: where the snapshot came from and what is selected, so a link opens the same view.
 //!
-//! `#demo`, `#url=<address>` and `#image=sha256:…` / `#layer=sha256:…`, joined by `&`. The address
-//! comes last and takes the rest of the hash, so an unencoded `&` in it survives.
+//! `#demo`, `#url=<address>` and one of `#image=sha256:…`, `#layer=sha256:…`, `#dir=<name>` or
+//! `#file=<path>` (percent-encoded), joined by `&`. The address comes last and takes the rest of
+//! the hash, so an unencoded `&` in it survives.
 
 use storesnap_core::{ChainId, ImageId};
 
@@ -18,11 +19,20 @@ pub enum Source {
 impl Source {
     /// The address to fetch, percent-decoded.
     pub fn address(raw: &str) -> String {
-        js_sys::decode_uri_component(raw)
-            .ok()
-            .and_then(|u| u.as_string())
-            .unwrap_or_else(|| raw.to_owned())
+        decode(raw)
     }
+}
+
+fn decode(raw: &str) -> String {
+    js_sys::decode_uri_component(raw)
+        .ok()
+        .and_then(|u| u.as_string())
+        .unwrap_or_else(|| raw.to_owned())
+}
+
+/// Names and paths may hold `&`, `=` or `#`.
+fn encode(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
 }
 
 /// What a hash holds.
@@ -57,6 +67,8 @@ impl Hash {
                         out.selection = Selection::Layer(id);
                     }
                 }
+                Some(("dir", name)) => out.selection = Selection::DriverDir(decode(name)),
+                Some(("file", path)) => out.selection = Selection::File(decode(path)),
                 _ => {}
             }
         }
@@ -70,6 +82,8 @@ impl Hash {
             Selection::None => {}
             Selection::Image(id) => parts.push(format!("image={id}")),
             Selection::Layer(id) => parts.push(format!("layer={id}")),
+            Selection::DriverDir(name) => parts.push(format!("dir={}", encode(name))),
+            Selection::File(path) => parts.push(format!("file={}", encode(path))),
         }
         match &self.source {
             None => {}

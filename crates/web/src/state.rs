@@ -1,6 +1,6 @@
 //! The viewer's state and the one reducer that changes it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use storesnap_core::docker::ImageUsage;
@@ -38,6 +38,9 @@ pub struct Loaded {
     /// For an archive: the worker's wasm memory when it finished (it only grows, so this is
     /// its peak), in bytes: what reading the archive cost, whatever the archive's size.
     pub worker_memory: Option<u64>,
+    /// The start of every file a finding names, as it is in the snapshot, so the inspector can
+    /// show what did not parse.
+    pub raw: BTreeMap<String, Vec<u8>>,
 }
 
 /// Components compare props on every render; comparing whole stores would cost as much as the
@@ -58,7 +61,32 @@ impl Loaded {
     /// Checks a parsed snapshot and lays out its graph.
     pub fn new(ticket: u64, name: &str, size: usize, snapshot: Snapshot) -> Loaded {
         let (store, findings) = storesnap_core::analyze(&snapshot);
-        Loaded::from_parts(ticket, name, size, Some(snapshot.manifest), store, findings)
+        let mut loaded = Loaded::from_parts(
+            ticket,
+            name,
+            size,
+            Some(snapshot.manifest.clone()),
+            store,
+            findings,
+        );
+        loaded.keep_raw(&snapshot);
+        loaded
+    }
+
+    /// Keeps the start of each file the findings name (`Loaded::raw`).
+    pub fn keep_raw(&mut self, snapshot: &Snapshot) {
+        /// Enough to see what went wrong; a megabyte of garbage needs no more.
+        const KEEP: usize = 4096;
+        for f in &self.findings {
+            for s in &f.subjects {
+                if let Subject::Path(p) = s {
+                    if let Some(bytes) = snapshot.file(p) {
+                        let start = &bytes[..bytes.len().min(KEEP)];
+                        self.raw.entry(p.clone()).or_insert_with(|| start.to_vec());
+                    }
+                }
+            }
+        }
     }
 
     /// A snapshot whose store is loaded and checked (the app does that in steps).
@@ -83,6 +111,7 @@ impl Loaded {
             usage,
             timing: None,
             worker_memory: None,
+            raw: BTreeMap::new(),
         }
     }
 
@@ -90,9 +119,18 @@ impl Loaded {
     pub fn has(&self, selection: &Selection) -> bool {
         match selection {
             Selection::None => true,
-            Selection::Layer(c) => self.store.layers.contains_key(c),
+            Selection::Layer(c) => self.graph.nodes.contains_key(c),
             Selection::Image(i) => self.store.images.contains_key(i),
+            Selection::DriverDir(d) => {
+                self.store.driver_dirs.contains_key(d) || self.named(&Subject::CacheDir(d.clone()))
+            }
+            Selection::File(p) => self.raw.contains_key(p) || self.named(&Subject::Path(p.clone())),
         }
+    }
+
+    /// Whether some finding is about `subject`.
+    pub fn named(&self, subject: &Subject) -> bool {
+        self.findings.iter().any(|f| f.subjects.contains(subject))
     }
 }
 
@@ -120,6 +158,10 @@ pub enum Selection {
     None,
     Layer(ChainId),
     Image(ImageId),
+    /// A graph-driver directory, by name.
+    DriverDir(String),
+    /// A file of the store, by its path relative to the data root.
+    File(String),
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -326,7 +368,7 @@ impl Reducible for State {
                                 .findings
                                 .iter()
                                 .filter(|f| f.severity == Severity::Error)
-                                .find_map(|f| finding_target(&loaded.store, f))
+                                .find_map(|f| finding_target(&loaded, f))
                                 .unwrap_or_default(),
                         };
                         next = State {
@@ -371,12 +413,15 @@ impl Reducible for State {
     }
 }
 
-/// What selecting a finding selects: its layer or image, or the layer of its snapshot, or the
-/// image made of its blob.
-pub fn finding_target(store: &Store, f: &Finding) -> Option<Selection> {
-    f.subjects.iter().find_map(|s| match s {
-        Subject::Chain(c) => Some(Selection::Layer(c.clone())),
-        Subject::Image(i) => Some(Selection::Image(i.clone())),
+/// What selecting a finding selects: its layer (ghosts too) or image, else the layer of its
+/// snapshot, the image made of its blob, its driver directory or its file.
+pub fn finding_target(loaded: &Loaded, f: &Finding) -> Option<Selection> {
+    let store = &loaded.store;
+    let known = f.subjects.iter().find_map(|s| match s {
+        Subject::Chain(c) if loaded.graph.nodes.contains_key(c) => {
+            Some(Selection::Layer(c.clone()))
+        }
+        Subject::Image(i) if store.images.contains_key(i) => Some(Selection::Image(i.clone())),
         // A layer's snapshot is keyed by its chainID; a blob belongs to an image.
         Subject::Snapshot(k) => k
             .parse::<ChainId>()
@@ -388,7 +433,14 @@ pub fn finding_target(store: &Store, f: &Finding) -> Option<Selection> {
             .as_deref()
             .and_then(|cd| cd.image_using(d))
             .map(|i| Selection::Image(i.clone())),
+        Subject::CacheDir(d) => Some(Selection::DriverDir(d.clone())),
         _ => None,
+    });
+    known.or_else(|| {
+        f.subjects.iter().find_map(|s| match s {
+            Subject::Path(p) => Some(Selection::File(p.clone())),
+            _ => None,
+        })
     })
 }
 

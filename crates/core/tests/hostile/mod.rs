@@ -56,7 +56,15 @@ fn survives(s: &Snapshot) -> (Store, Vec<Finding>) {
     for expanded in [Default::default(), all_open] {
         let l = layout(&graph, &expanded, Spacing::default());
         let drawn = l.layers_drawn();
-        assert_eq!(drawn, store.layers.len(), "every layer is drawn once");
+        assert_eq!(
+            drawn,
+            graph.nodes.len(),
+            "every layer and ghost is drawn once"
+        );
+        assert!(
+            store.layers.keys().all(|c| l.at.contains_key(c)),
+            "every layer has a place"
+        );
     }
     let _ = storesnap_core::timeline::events(&store, store.images.keys());
     (store, findings)

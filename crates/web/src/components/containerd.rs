@@ -38,7 +38,7 @@ pub fn containerd_pane(props: &ContainerdProps) -> Html {
                 </section>
             },
         },
-        Selection::None => html! {},
+        _ => html! {},
     }
 }
 

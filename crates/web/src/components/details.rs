@@ -17,15 +17,19 @@ pub struct DetailsProps {
 pub fn details(props: &DetailsProps) -> Html {
     let l = &props.loaded;
     let mut layers = html! {};
+    let subject;
     let rows: Vec<(&str, String)> = match &props.selection {
         Selection::None => {
-            return html! { <section class="details" id="details"><p class="muted">{ "Select a layer or an image." }</p></section> }
+            return html! { <section class="details" id="details"><p class="muted">{ "Select a finding, a layer or an image." }</p></section> }
         }
+        Selection::DriverDir(name) => return driver_dir(l, name, &props.on_select),
+        Selection::File(path) => return file(l, path),
         Selection::Layer(c) => {
             let Some(layer) = l.store.layers.get(c) else {
-                return html! {};
+                return missing_layer(l, c, &props.on_select);
             };
             layers = layer_links(l, c, &props.on_select);
+            subject = Some(storesnap_core::Subject::Chain(c.clone()));
             let users: Vec<String> = l
                 .store
                 .images
@@ -103,6 +107,7 @@ pub fn details(props: &DetailsProps) -> Html {
                 return html! {};
             };
             layers = image_layers(l, image, &props.on_select);
+            subject = Some(storesnap_core::Subject::Image(id.clone()));
             let config = image.config.as_ref();
             vec![
                 ("image", id.to_string()),
@@ -147,6 +152,53 @@ pub fn details(props: &DetailsProps) -> Html {
                 { for rows.into_iter().map(|(k, v)| html! { <><dt>{ k }</dt><dd class="mono">{ v }</dd></> }) }
             </dl>
             { layers }
+            { for subject.map(|s| problems(l, &s)) }
+        </section>
+    }
+}
+
+/// A graph-driver directory: where it is, what it holds, and why it was flagged.
+fn driver_dir(l: &crate::state::Loaded, name: &str, on_select: &Callback<Selection>) -> Html {
+    let dir = l.store.driver_dirs.get(name);
+    let layer = l
+        .store
+        .layers
+        .values()
+        .find(|x| x.cache_id.as_ref().is_some_and(|c| c.as_str() == name));
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    html! {
+        <section class="details" id="details" data-driver-dir={name.to_owned()}>
+            <dl>
+                <dt>{ "directory" }</dt><dd class="mono">{ l.store.driver_record_path(name) }</dd>
+                if let Some(d) = dir {
+                    <dt>{ "link" }</dt><dd class="mono">{ d.link.clone().unwrap_or_default() }</dd>
+                    <dt>{ "lower" }</dt><dd class="mono">{ d.lower.as_ref().map(|l| l.join(":")).unwrap_or_default() }</dd>
+                    <dt>{ "diff, work, merged" }</dt>
+                    <dd>{ format!("{}, {}, {}", yes(d.has_diff), yes(d.has_work), yes(d.has_merged)) }</dd>
+                } else {
+                    <dt>{ "status" }</dt><dd class="error">{ "not in the snapshot" }</dd>
+                }
+                <dt>{ "layer" }</dt>
+                <dd>{ match layer {
+                    Some(x) => {
+                        let (on_select, c) = (on_select.clone(), x.chain_id.clone());
+                        let onclick = Callback::from(move |_: MouseEvent| on_select.emit(Selection::Layer(c.clone())));
+                        html! { <button class="link mono" data-target={x.chain_id.to_string()} {onclick}>{ super::short(x.chain_id.as_str()) }</button> }
+                    }
+                    None => html! { <span class="muted">{ "no layer refers to it" }</span> },
+                } }</dd>
+            </dl>
+            { problems(l, &storesnap_core::Subject::CacheDir(name.to_owned())) }
+        </section>
+    }
+}
+
+/// A file a finding names: its start, and the findings that say why it does not parse.
+fn file(l: &crate::state::Loaded, path: &str) -> Html {
+    html! {
+        <section class="details" id="details" data-file={path.to_owned()}>
+            <dl><dt>{ "file" }</dt><dd class="mono">{ path }</dd></dl>
+            { problems(l, &storesnap_core::Subject::Path(path.to_owned())) }
         </section>
     }
 }
@@ -226,18 +278,24 @@ fn layer_links(
         let target = match &selection {
             Selection::Layer(c) => c.to_string(),
             Selection::Image(i) => i.to_string(),
+            Selection::DriverDir(d) | Selection::File(d) => d.clone(),
             Selection::None => String::new(),
         };
         let onclick = Callback::from(move |_: MouseEvent| on_select.emit(selection.clone()));
         html! { <button class="link mono" data-target={target} {onclick}>{ label }</button> }
     };
-    let parent = l.store.layers.get(chain).and_then(|x| x.parent.clone());
-    let children = l
+    let node = l.graph.nodes.get(chain);
+    let cache = l
         .store
         .layers
-        .values()
-        .filter(|x| x.parent.as_ref() == Some(chain))
-        .map(|x| x.chain_id.clone());
+        .get(chain)
+        .and_then(|x| x.cache_id.as_ref())
+        .map(|c| c.to_string());
+    let parent = node.and_then(|n| n.parent.clone());
+    let children = node
+        .map(|n| n.children.clone())
+        .unwrap_or_default()
+        .into_iter();
     let users = l
         .store
         .images
@@ -251,6 +309,62 @@ fn layer_links(
             <dd data-links="children">{ for children.map(|c| link(Selection::Layer(c.clone()), super::short(c.as_str()))) }</dd>
             <dt>{ "used by" }</dt>
             <dd data-links="images">{ for users.map(|i| link(Selection::Image(i.id.clone()), i.display_name())) }</dd>
+            if let Some(cache) = cache {
+                <dt>{ "cache-id" }</dt>
+                <dd data-links="cache-id">{ link(Selection::DriverDir(cache.clone()), cache) }</dd>
+            }
         </dl>
+    }
+}
+
+/// A ghost: what names the layer, and what its absence breaks.
+fn missing_layer(
+    l: &crate::state::Loaded,
+    chain: &storesnap_core::ChainId,
+    on_select: &Callback<Selection>,
+) -> Html {
+    html! {
+        <section class="details" id="details" data-missing="true">
+            <dl>
+                <dt>{ "chainID" }</dt><dd class="mono">{ chain.to_string() }</dd>
+                <dt>{ "status" }</dt>
+                <dd class="error">{ "missing: images or layers name it, but the store does not have it" }</dd>
+            </dl>
+            { layer_links(l, chain, on_select) }
+            { problems(l, &storesnap_core::Subject::Chain(chain.clone())) }
+        </section>
+    }
+}
+
+/// The findings about a subject, each with its hint: what to do about the selection.
+pub fn problems(l: &crate::state::Loaded, subject: &storesnap_core::Subject) -> Html {
+    use super::raw::Raw;
+    use storesnap_core::Subject;
+    let about: Vec<_> = l
+        .findings
+        .iter()
+        .filter(|f| f.subjects.contains(subject))
+        .collect();
+    if about.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section class="problems" id="problems">
+            <h4>{ "Problems" }</h4>
+            <ul>
+                { for about.into_iter().map(|f| html! {
+                    <li class={classes!("finding", f.severity.as_str())} data-finding-code={f.code.as_str()}>
+                        <strong>{ f.code.as_str() }</strong>{ ": " }{ &f.message }
+                        <p class="hint">{ f.hint }</p>
+                        { for f.subjects.iter().filter_map(|s| match s {
+                            Subject::Path(p) => Some(html! {
+                                <Raw path={p.clone()} bytes={l.raw.get(p).cloned()} />
+                            }),
+                            _ => None,
+                        }) }
+                    </li>
+                }) }
+            </ul>
+        </section>
     }
 }

@@ -56,7 +56,7 @@ pub fn findings(props: &FindingsProps) -> Html {
     let rendered = shown.map(|group| {
         let first = &group[0];
         let items = group.iter().map(|f| {
-            let target = finding_target(&loaded.store, f);
+            let target = finding_target(loaded, f);
             let activate = {
                 let on_select = props.on_select.clone();
                 let target = target.clone();
@@ -78,6 +78,7 @@ pub fn findings(props: &FindingsProps) -> Html {
             });
             html! {
                 <li class={classes!("finding", f.severity.as_str())} data-finding-code={f.code.as_str()}
+                    data-finding-severity={f.severity.as_str()}
                     tabindex="0" role="button" {onclick} {onkeydown}>
                     { &f.message }
                 </li>

@@ -25,15 +25,18 @@ pub struct GraphProps {
 
 /// The pane size the initial view is computed for; the SVG scales to the real one.
 const PANE: (f64, f64) = (1000.0, 560.0);
-/// Below this scale the initial view shows actual size around the root instead of everything.
-const MIN_FIT_SCALE: f64 = 0.55;
+/// Below this scale the initial view shows actual size around the root instead of everything:
+/// 11-unit text stays at 10 px or more.
+const MIN_FIT_SCALE: f64 = 0.9;
 
-const NODE_W: f64 = 140.0;
+const NODE_W: f64 = 156.0;
+/// Characters of 11 px monospace that fit in a node.
+const NODE_CHARS: usize = 22;
 /// The widest view a revealed node is shown in: text still readable in the pane.
 const REVEAL_SPAN: f64 = 2.0 * PANE.0;
 /// Image labels shown beside a node before "+N more".
 const MAX_LABELS: usize = 2;
-const NODE_H: f64 = 30.0;
+const NODE_H: f64 = 34.0;
 
 #[function_component(Graph)]
 pub fn graph(props: &GraphProps) -> Html {
@@ -41,17 +44,7 @@ pub fn graph(props: &GraphProps) -> Html {
     // Laid out once per snapshot and set of open runs, not on every pan, zoom or selection.
     let placed = use_memo(
         (props.loaded.clone(), props.expanded.clone()),
-        |(l, expanded)| {
-            // Columns leave room for the image labels to the right of each node.
-            layout(
-                &l.graph,
-                expanded,
-                Spacing {
-                    column: 270.0,
-                    ..Spacing::default()
-                },
-            )
-        },
+        |(l, expanded)| layout(&l.graph, expanded, Spacing::default()),
     );
     let view = props
         .view
@@ -63,9 +56,9 @@ pub fn graph(props: &GraphProps) -> Html {
             let chain = match selection {
                 Selection::Layer(c) => Some(c.clone()),
                 Selection::Image(i) => loaded.store.images.get(i).and_then(|i| i.top_layer()),
-                Selection::None => None,
+                _ => None,
             };
-            if let Some((x, y)) = chain.and_then(|c| placed.position_of(&loaded.graph, &c)) {
+            if let Some((x, y)) = chain.and_then(|c| placed.position_of(&c)) {
                 let revealed = view.reveal(x, y, NODE_W, REVEAL_SPAN);
                 if revealed != view {
                     on_view.emit(Some(revealed));
@@ -135,12 +128,25 @@ pub fn graph(props: &GraphProps) -> Html {
             props.selection.clone(),
             placed.clone(),
         );
+        let on_view = props.on_view.clone();
         Callback::from(move |e: KeyboardEvent| {
+            let zoom = |factor| {
+                e.prevent_default();
+                on_view.emit(Some(view.zoom(
+                    factor,
+                    view.x + view.w / 2.0,
+                    view.y + view.h / 2.0,
+                )))
+            };
             let direction = match e.key().as_str() {
                 "ArrowUp" => Direction::Up,
                 "ArrowDown" => Direction::Down,
                 "ArrowLeft" => Direction::Left,
                 "ArrowRight" => Direction::Right,
+                "+" | "=" => return zoom(1.0 / 1.25),
+                "-" | "_" => return zoom(1.25),
+                // Space would scroll the page the graph sits in.
+                " " => return e.prevent_default(),
                 _ => return,
             };
             e.prevent_default();
@@ -168,7 +174,7 @@ pub fn graph(props: &GraphProps) -> Html {
         })
     };
     // Everything, however small.
-    let fit = {
+    let fit_all = {
         let (on_view, placed) = (props.on_view.clone(), placed.clone());
         Callback::from(move |_: MouseEvent| {
             on_view.emit(Some(View::initial(&placed, PANE.0, PANE.1, 0.0)))
@@ -183,18 +189,37 @@ pub fn graph(props: &GraphProps) -> Html {
             .map(|i| i.chain().iter().cloned().collect())
             .unwrap_or_default(),
         Selection::Layer(c) => l.graph.lineage(c).into_iter().collect(),
-        Selection::None => BTreeSet::new(),
+        _ => BTreeSet::new(),
     };
-    let edges = placed.edges.iter().map(|(a, b)| {
+    // Only what is in view (and a margin) is drawn: a 15,000-layer store draws a screenful.
+    let margin = NODE_W * 2.0;
+    let visible = |p: &storesnap_core::graph::Placed| {
+        p.x >= view.x - margin
+            && p.x <= view.x + view.w + margin
+            && p.y >= view.y - margin
+            && p.y <= view.y + view.h + margin
+    };
+    let parents: BTreeSet<usize> = placed.edges.iter().map(|(a, _)| *a).collect();
+    let edges = placed.edges.iter().filter_map(|(a, b)| {
         let (a, b) = (&placed.nodes[*a], &placed.nodes[*b]);
-        html! { <line class="edge" x1={a.x.to_string()} y1={(a.y + NODE_H / 2.0).to_string()} x2={b.x.to_string()} y2={(b.y - NODE_H / 2.0).to_string()} /> }
+        if !visible(a) && !visible(b) {
+            return None;
+        }
+        // Out of the parent's right side, into the child's left, bending halfway.
+        let (x1, x2) = (a.x + NODE_W / 2.0, b.x - NODE_W / 2.0);
+        let mid = (x1 + x2) / 2.0;
+        let d = format!("M{x1},{} C{mid},{} {mid},{} {x2},{}", a.y, a.y, b.y, b.y);
+        Some(html! { <path class="edge" {d} /> })
     });
-    let nodes = placed.nodes.iter().map(|p| {
+    let nodes = placed.nodes.iter().enumerate().filter(|(_, p)| visible(p)).map(|(index, p)| {
         let transform = format!("translate({},{})", p.x - NODE_W / 2.0, p.y - NODE_H / 2.0);
         match &p.kind {
             NodeKind::Layer(chain) => {
                 let node = &l.graph.nodes[chain];
                 let mut class = classes!("node", if node.shared() { "shared" } else { "unique" });
+                if node.missing {
+                    class.push("ghost");
+                }
                 if props.selection == Selection::Layer(chain.clone()) {
                     class.push("selected");
                 }
@@ -204,10 +229,11 @@ pub fn graph(props: &GraphProps) -> Html {
                 if let Some(s) = node.severity.filter(|s| *s > Severity::Info) {
                     class.push(s.as_str());
                 }
-                let onclick = {
+                let select = {
                     let (on_select, chain) = (props.on_select.clone(), chain.clone());
-                    Callback::from(move |_: MouseEvent| on_select.emit(Selection::Layer(chain.clone())))
+                    move || on_select.emit(Selection::Layer(chain.clone()))
                 };
+                let (onclick, onkeydown) = activation(select);
                 let fold = {
                     let (on_toggle, chain) = (props.on_toggle.clone(), chain.clone());
                     Callback::from(move |e: MouseEvent| {
@@ -216,9 +242,33 @@ pub fn graph(props: &GraphProps) -> Html {
                     })
                 };
                 let size = node.size.map(|s| storesnap_core::docker::human_size(s as i64)).unwrap_or_default();
-                let tags = node.images.iter().map(|id| {
-                    let image = &l.store.images[id];
-                    let label = image.display_name();
+                let first_line = if node.missing {
+                    format!("{} missing", short(chain.as_str()))
+                } else {
+                    format!("{} {size}", short(chain.as_str()))
+                };
+                // Shared layers say whose they are and what made them.
+                let second_line = node.shared().then(|| {
+                    let command = node.command.as_deref().map(brief_command).unwrap_or_default();
+                    let family = node.family.as_deref().map(|f| format!("{f}* ")).unwrap_or_default();
+                    fit(&format!("{family}{command}"), NODE_CHARS)
+                });
+                let title = format!(
+                    "{}\n{}{} images use it, {size}{}",
+                    chain,
+                    if node.missing { "MISSING from the store\n" } else { "" },
+                    node.used_by,
+                    node.command.as_deref().map(|c| format!("\n{c}")).unwrap_or_default()
+                );
+                // Image names go right of a leaf, and under a node that has children.
+                let leaf = !parents.contains(&index);
+                let label_at = |i: usize| if leaf {
+                    (NODE_W + 6.0, 12.0 + 12.0 * i as f64)
+                } else {
+                    (4.0, NODE_H + 11.0 + 11.0 * i as f64)
+                };
+                let shown = if leaf { MAX_LABELS } else { 1 };
+                let tags = node.images.iter().zip(&node.tags).take(shown).enumerate().map(|(i, (id, label))| {
                     let onclick = {
                         let (on_select, id) = (props.on_select.clone(), id.clone());
                         Callback::from(move |e: MouseEvent| {
@@ -226,27 +276,32 @@ pub fn graph(props: &GraphProps) -> Html {
                             on_select.emit(Selection::Image(id.clone()))
                         })
                     };
-                    (id.to_string(), label, onclick)
+                    let (x, y) = label_at(i);
+                    let label = if leaf { label.clone() } else { fit(label, NODE_CHARS) };
+                    html! {
+                        <text class="tag" x={x.to_string()} y={y.to_string()} data-image-id={id.to_string()} {onclick}>{ label }</text>
+                    }
                 });
+                let more = node.images.len().saturating_sub(shown);
+                let containers = (!node.containers.is_empty()).then(|| format!("{} containers", node.containers.len()));
+                let extra: Vec<String> = (more > 0).then(|| format!("+{more} more images")).into_iter().chain(containers).collect();
                 html! {
-                    <g {class} transform={transform} data-chain-id={chain.to_string()} {onclick}>
-                        <title>{ format!("{}\n{} images use it, {size}", chain, node.used_by) }</title>
+                    <g {class} transform={transform} data-chain-id={chain.to_string()}
+                        data-missing={node.missing.then_some("true")} tabindex="0" {onclick} {onkeydown}>
+                        <title>{ title }</title>
                         <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="6" />
-                        <text x="8" y="19">{ format!("{} {size}", short(chain.as_str())) }</text>
-                        { for tags.take(MAX_LABELS).enumerate().map(|(i, (id, label, onclick))| html! {
-                            <text class="tag" x={(NODE_W + 4.0).to_string()} y={(12.0 + 12.0 * i as f64).to_string()} data-image-id={id} {onclick}>{ label }</text>
+                        <text x="8" y={if second_line.is_some() { "14" } else { "21" }}>{ first_line }</text>
+                        if let Some(line) = second_line {
+                            <text class="sub" x="8" y="28">{ line }</text>
+                        }
+                        { for tags }
+                        { for extra.into_iter().enumerate().map(|(i, text)| {
+                            let (x, y) = label_at(shown.min(node.images.len()) + i);
+                            html! { <text class="more" x={x.to_string()} y={y.to_string()}>{ text }</text> }
                         }) }
-                        if node.images.len() > MAX_LABELS {
-                            <text class="more" x={(NODE_W + 4.0).to_string()} y={(12.0 + 12.0 * MAX_LABELS as f64).to_string()}>
-                                { format!("+{} more images", node.images.len() - MAX_LABELS) }
-                            </text>
-                        }
-                        if !node.containers.is_empty() {
-                            <text class="containers" x="8" y={(NODE_H + 12.0).to_string()}>{ format!("{} containers", node.containers.len()) }</text>
-                        }
                         if props.expanded.contains(chain) {
                             <g class="fold" data-fold={chain.to_string()} onclick={fold.clone()}>
-                                <title>{ "Fold this run of layers again" }</title>
+                                <title>{ "Fold these layers again" }</title>
                                 <circle cx={(NODE_W - 2.0).to_string()} cy="2" r="7" />
                                 <text x={(NODE_W - 2.0).to_string()} y="6" text-anchor="middle">{ "−" }</text>
                             </g>
@@ -255,15 +310,37 @@ pub fn graph(props: &GraphProps) -> Html {
                 }
             }
             NodeKind::Run { first, count, .. } => {
-                let onclick = {
+                let toggle = {
                     let (on_toggle, first) = (props.on_toggle.clone(), first.clone());
-                    Callback::from(move |_: MouseEvent| on_toggle.emit(first.clone()))
+                    move || on_toggle.emit(first.clone())
+                };
+                let (onclick, onkeydown) = activation(toggle);
+                html! {
+                    <g class="node run" transform={transform} data-run-count={count.to_string()} tabindex="0" {onclick} {onkeydown}>
+                        <title>{ "A run of single-child layers; click to open it" }</title>
+                        <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="6" />
+                        <text x="8" y="21">{ format!("{count} layers …") }</text>
+                    </g>
+                }
+            }
+            NodeKind::Family { parent, members, count, images, prefix } => {
+                let toggle = {
+                    let (on_toggle, parent) = (props.on_toggle.clone(), parent.clone());
+                    move || on_toggle.emit(parent.clone())
+                };
+                let (onclick, onkeydown) = activation(toggle);
+                let label = if *images > 0 {
+                    format!("{images} images {prefix}*")
+                } else {
+                    format!("{members} similar branches")
                 };
                 html! {
-                    <g class="node run" transform={transform} data-run-count={count.to_string()} {onclick}>
-                        <title>{ "A run of single-child layers; click to expand" }</title>
+                    <g class="node run family" transform={transform} data-run-count={count.to_string()}
+                        data-family={parent.to_string()} tabindex="0" {onclick} {onkeydown}>
+                        <title>{ format!("{label}\n{members} branches, {count} layers; click to open them") }</title>
                         <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="6" />
-                        <text x="8" y="19">{ format!("{count} layers …") }</text>
+                        <text x="8" y="14">{ fit(&label, NODE_CHARS) }</text>
+                        <text class="sub" x="8" y="28">{ format!("{count} layers …") }</text>
                     </g>
                 }
             }
@@ -274,8 +351,8 @@ pub fn graph(props: &GraphProps) -> Html {
             <div class="graph-tools">
                 <button id="zoom-in" title="Zoom in" onclick={zoom_by(1.0 / 1.25)}>{ "+" }</button>
                 <button id="zoom-out" title="Zoom out" onclick={zoom_by(1.25)}>{ "−" }</button>
-                <button id="zoom-fit" title="Show the whole graph" onclick={fit}>{ "Fit" }</button>
-                <span class="muted">{ "wheel to zoom, drag to pan, arrow keys to move" }</span>
+                <button id="zoom-fit" title="Show the whole graph" onclick={fit_all}>{ "Fit" }</button>
+                <span class="muted">{ "wheel or +/− to zoom, drag to pan, arrow keys to move, Enter to open" }</span>
             </div>
             <svg class="graph" id="graph" ref={svg_ref} tabindex="0" viewBox={view.view_box()}
                 preserveAspectRatio="xMinYMin meet" {onwheel} {onmousedown} {onmousemove}
@@ -285,4 +362,37 @@ pub fn graph(props: &GraphProps) -> Html {
             </svg>
         </div>
     }
+}
+
+/// A click and an Enter (or Space) on a focused node do the same.
+fn activation(act: impl Fn() + Clone + 'static) -> (Callback<MouseEvent>, Callback<KeyboardEvent>) {
+    let on_key = act.clone();
+    (
+        Callback::from(move |_: MouseEvent| act()),
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" || e.key() == " " {
+                e.prevent_default();
+                e.stop_propagation();
+                on_key();
+            }
+        }),
+    )
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn fit(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A history command without the shell prefix BuildKit and the classic builder write.
+fn brief_command(command: &str) -> &str {
+    let c = command.trim();
+    let c = c.strip_prefix("/bin/sh -c ").unwrap_or(c);
+    let c = c.strip_prefix("#(nop) ").unwrap_or(c);
+    c.trim()
 }

@@ -109,8 +109,15 @@ pub fn images(props: &ImagesProps) -> Html {
                         let (on_select, id) = (props.on_select.clone(), r.id.clone());
                         Callback::from(move |_: MouseEvent| on_select.emit(Selection::Image(id.clone())))
                     };
+                    let onkeydown = {
+                        let (on_select, id) = (props.on_select.clone(), r.id.clone());
+                        Callback::from(move |e: KeyboardEvent| if e.key() == "Enter" {
+                            on_select.emit(Selection::Image(id.clone()))
+                        })
+                    };
                     html! {
-                        <tr class={classes!(selected.then_some("selected"))} data-image-id={r.id.to_string()} {onclick}>
+                        <tr class={classes!(selected.then_some("selected"))} data-image-id={r.id.to_string()}
+                            tabindex="0" {onclick} {onkeydown}>
                             <td>{ &r.repository }</td><td>{ &r.tag }</td><td class="mono">{ r.id.short() }</td>
                             <td class="nowrap">{ clock.go_string(r.created) }</td>
                             <td>{ human_size_with_precision(r.size as f64, 3) }</td>

@@ -2,11 +2,13 @@
 
 pub mod containerd;
 pub mod details;
+pub mod driver_dirs;
 pub mod findings;
 pub mod graph;
 pub mod images;
 pub mod loader;
 pub mod overview;
+pub mod raw;
 pub mod redactions;
 pub mod report;
 pub mod store_timeline;
