@@ -715,3 +715,112 @@ fn the_workspace_is_one_screen() {
         }
     }
 }
+
+/// The longest main-thread task (`longtask` entries are those over 50 ms) since the last call,
+/// in ms; 0 when there was none.
+fn longest_task(browser: &Browser) -> f64 {
+    let v = browser.execute(
+        "const d = window.longTasks || []; window.longTasks = []; return Math.max(0, ...d);",
+    );
+    v.as_f64().unwrap()
+}
+
+/// A 15,000-layer store in the shape large stores take (a base, groups, sub-groups, many
+/// images in each; tests/harness/tree), written by a real Docker 28. It opens and zooms without
+/// long tasks on the page: reading, loading, checking and layout happen in the worker, and
+/// only what is in view is drawn.
+#[test]
+#[allow(clippy::print_stderr)] // The figures are for the record; `--nocapture` shows them.
+fn the_viewer_opens_15000_layers_without_long_tasks() {
+    let dir = scratch("tree");
+    let root = match std::env::var_os("STORESNAP_TREE_ROOT") {
+        // A store made earlier by `tests/harness/tree DIR 15000` (for working on the viewer).
+        Some(root) => PathBuf::from(root),
+        None => {
+            engine_script_env(
+                "tree",
+                &[dir.to_str().unwrap(), "15000"],
+                &[("ENGINE", "28"), ("MODE", "graph")],
+            );
+            dir.join("root")
+        }
+    };
+    let layers = std::fs::read_dir(root.join("image/overlay2/layerdb/sha256"))
+        .unwrap()
+        .count();
+    assert!(layers >= 15_000, "{layers} layers");
+    let snapshot = dir.join("tree.tar.gz");
+    pack(&root, &snapshot, &["-q"]);
+    let browser = Browser::start();
+    browser.goto(&serve(viewer_dist(&dir)));
+    browser.execute(
+        "window.longTasks = []; new PerformanceObserver(list => { \
+           for (const e of list.getEntries()) window.longTasks.push(e.duration); \
+         }).observe({entryTypes: ['longtask']});",
+    );
+    let input = browser.wait_for("input[type=file]").remove(0);
+    let start = Instant::now();
+    browser.send_keys(&input, snapshot.to_str().unwrap());
+    while browser.find_all("[data-chain-id]").is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "not open in 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let opened = start.elapsed();
+    std::thread::sleep(Duration::from_millis(500));
+    let opening = longest_task(&browser);
+    let timing = browser.wait_for("#timing").remove(0);
+    let (read_ms, check_ms) = (
+        browser.attribute(&timing, "data-read-ms"),
+        browser.attribute(&timing, "data-check-ms"),
+    );
+
+    // Zoom out step by step with the wheel, then pan, as a user looks around.
+    for _ in 0..12 {
+        browser.execute(
+            "document.querySelector('#graph').dispatchEvent(new WheelEvent('wheel', \
+               {deltaY: 100, clientX: 600, clientY: 300, bubbles: true, cancelable: true}))",
+        );
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    for step in 0..10 {
+        let (x0, x1) = (400 + step * 20, 380 + step * 20);
+        browser.execute(&format!(
+            "const g = document.querySelector('#graph'); \
+             g.dispatchEvent(new MouseEvent('mousedown', {{clientX: {x0}, clientY: 300, buttons: 1, bubbles: true}})); \
+             g.dispatchEvent(new MouseEvent('mousemove', {{clientX: {x1}, clientY: 340, buttons: 1, bubbles: true}})); \
+             g.dispatchEvent(new MouseEvent('mouseup', {{clientX: {x1}, clientY: 340, bubbles: true}}));"
+        ));
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let moving = longest_task(&browser);
+
+    // Every layer is drawn, or folded into a node that says how many it holds.
+    click_in_page(&browser, "#zoom-fit");
+    std::thread::sleep(Duration::from_millis(300));
+    let (nodes, folded) = drawn(&browser);
+    assert_eq!(nodes + folded, layers);
+    let families = browser.find_all("[data-family]");
+    assert!(families.len() >= 50, "{} families", families.len());
+    let label = browser.text(&families[0]);
+    assert!(label.contains("images tree/g"), "{label}");
+    let fitted = longest_task(&browser);
+
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("viewer-15000.png");
+    browser.screenshot(&shot);
+    eprintln!(
+        "viewer at {layers} layers ({} KB snapshot): first nodes drawn in {} ms (worker: read \
+         {read_ms} ms, checked and laid out {check_ms} ms); longest page task opening {opening} \
+         ms, zooming and panning {moving} ms, fitting all {nodes} nodes {fitted} ms",
+        std::fs::metadata(&snapshot).unwrap().len() / 1024,
+        opened.as_millis(),
+    );
+    assert!(opening < 200.0, "a {opening} ms task while opening");
+    assert!(
+        moving < 50.0,
+        "a {moving} ms task while zooming and panning"
+    );
+}

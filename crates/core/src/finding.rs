@@ -3,12 +3,12 @@
 //! A finding has a stable code (scripts and the viewer key on it), a severity, the identifiers it
 //! concerns, a message saying what was seen, and a hint saying what to do about it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::{ChainId, ContainerId, ImageId};
 
 /// How bad a finding is. A store the engine wrote and nobody damaged has nothing above `Info`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -27,7 +27,7 @@ impl Severity {
 }
 
 /// What a finding is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "kebab-case")]
 pub enum Subject {
     Image(ImageId),
@@ -189,6 +189,44 @@ codes! {
 impl Serialize for Code {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Code, D::Error> {
+        let text = String::deserialize(d)?;
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown finding code {text:?}")))
+    }
+}
+
+/// A finding as serialized: the hint is the code's, not data.
+#[derive(Deserialize)]
+struct FindingData {
+    code: Code,
+    severity: Severity,
+    subjects: Vec<Subject>,
+    message: String,
+}
+
+impl From<FindingData> for Finding {
+    fn from(f: FindingData) -> Finding {
+        Finding {
+            code: f.code,
+            severity: f.severity,
+            subjects: f.subjects,
+            message: f.message,
+            hint: f.code.hint(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Finding, D::Error> {
+        FindingData::deserialize(d).map(Finding::from)
     }
 }
 

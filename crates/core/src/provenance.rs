@@ -8,7 +8,7 @@ use crate::id::ImageId;
 use crate::manifest::{Manifest, SkipReason};
 
 /// Where the files of a store came from.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Provenance {
     /// A snapshot `storesnap pack` wrote, with its manifest: who packed it, when, from which
     /// data root, and what was skipped, omitted or redacted.

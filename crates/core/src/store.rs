@@ -13,7 +13,7 @@ use crate::provenance::Provenance;
 use crate::source::graphdriver::Driver;
 
 /// Everything storesnap knows about one image store.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Store {
     /// The graph driver, e.g. `overlay2`.
     pub driver: String,
@@ -74,7 +74,7 @@ impl Store {
 }
 
 /// An image from imagedb.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Image {
     pub id: ImageId,
     /// sha256(config bytes) == ID; for a redacted config, whether it did before redaction.
@@ -92,6 +92,7 @@ pub struct Image {
     pub digests: Vec<RefName>,
     /// [`Image::chain`], computed on first use: checks, views and every render of the viewer ask
     /// for it, and it costs one sha256 per layer. `config` is not changed after loading.
+    #[serde(skip)]
     pub(crate) chain: OnceLock<Vec<ChainId>>,
 }
 
@@ -135,7 +136,7 @@ impl Image {
 }
 
 /// The parts of an image config storesnap uses.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageConfig {
     pub architecture: String,
     pub os: String,
@@ -156,7 +157,7 @@ pub struct ImageConfig {
 }
 
 /// One `history[]` entry.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryEntry {
     pub created: Option<String>,
     pub created_unix: Option<i64>,
@@ -169,7 +170,7 @@ pub struct HistoryEntry {
 }
 
 /// A layer from `layerdb/sha256/<chainID>/`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Layer {
     pub chain_id: ChainId,
     pub diff_id: Option<DiffId>,
@@ -183,7 +184,7 @@ pub struct Layer {
 }
 
 /// A container's RW layer from `layerdb/mounts/<containerID>/`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     pub container: ContainerId,
     pub mount_id: Option<CacheId>,
@@ -193,7 +194,7 @@ pub struct Mount {
 }
 
 /// A container from `containers/<id>/config.v2.json`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Container {
     pub id: ContainerId,
     /// Without the leading `/`.
@@ -241,7 +242,7 @@ impl Container {
 }
 
 /// A reference from repositories.json.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reference {
     /// The outer key, e.g. `localhost:5000/app`.
     pub repository: String,
@@ -251,7 +252,7 @@ pub struct Reference {
 }
 
 /// `image/<driver>/distribution/`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Distribution {
     /// Registry blob digest → diffID.
     pub diff_id_by_digest: BTreeMap<Digest, DiffId>,
@@ -260,7 +261,7 @@ pub struct Distribution {
 }
 
 /// One `V2Metadata` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BlobSource {
     pub digest: String,
     pub repository: String,
@@ -269,7 +270,7 @@ pub struct BlobSource {
 }
 
 /// A graph-driver directory.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DriverDir {
     pub name: String,
     /// overlay2: the `link` file (26-char short name); `Some("")` when the file is empty.
@@ -283,7 +284,7 @@ pub struct DriverDir {
 }
 
 /// A `docker save` archive: how it is laid out, and where each layer's file is.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Archive {
     pub layout: ArchiveLayout,
     /// The archive's own compression (a `docker save | gzip`).
@@ -297,7 +298,7 @@ pub struct Archive {
 }
 
 /// How an archive is laid out (docs/research/docker-save-archives.md, §2).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ArchiveLayout {
     /// Docker 1.10 to 24 with a graph driver: `<v1 id>/layer.tar`, `<config>.json`,
     /// `manifest.json`.
@@ -336,7 +337,7 @@ impl ArchiveLayout {
 }
 
 /// Where a layer is in an archive, and whether its bytes are what the image says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ArchiveLayer {
     /// The file holding it, after links.
     pub path: String,
@@ -347,7 +348,7 @@ pub struct ArchiveLayer {
 }
 
 /// What reading a layer's file showed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LayerState {
     /// Its uncompressed bytes hash to its diffID.
     Verified,
@@ -361,7 +362,7 @@ pub enum LayerState {
 
 /// The containerd image store's own objects, beside the common model it also fills: image
 /// records, content blobs, snapshots and leases of one namespace.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Containerd {
     /// The namespace Docker uses, `moby`.
     pub namespace: String,
@@ -395,7 +396,7 @@ pub struct Containerd {
 }
 
 /// A content descriptor: what a manifest or record says a blob is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Descriptor {
     pub media_type: String,
     pub digest: Digest,
@@ -403,7 +404,7 @@ pub struct Descriptor {
 }
 
 /// An image record of containerd's `images` bucket.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageRecord {
     pub name: String,
     pub target: Descriptor,
@@ -414,7 +415,7 @@ pub struct ImageRecord {
 }
 
 /// What an image's target resolves to: an index's platform manifests, or one manifest.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     /// Whether the target is an index (else it is a single manifest).
     pub index: bool,
@@ -424,7 +425,7 @@ pub struct Target {
 }
 
 /// One manifest of an image.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlatformManifest {
     pub digest: Digest,
     pub size: u64,
@@ -437,7 +438,7 @@ pub struct PlatformManifest {
 }
 
 /// A content blob.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Blob {
     /// Size as meta.db records it; `None` when meta.db has no record of the blob.
     pub size: Option<u64>,
@@ -447,7 +448,7 @@ pub struct Blob {
 }
 
 /// What the content store holds of a blob.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BlobFile {
     /// No file in the content store.
     #[default]
@@ -459,7 +460,18 @@ pub enum BlobFile {
 }
 
 /// What a blob is, as the manifests that refer to it say.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum BlobKind {
     Index,
     Manifest,
@@ -473,7 +485,7 @@ pub enum BlobKind {
 }
 
 /// A snapshot of the snapshotter Docker uses.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
     pub key: SnapshotKey,
     pub kind: SnapshotKind,
@@ -491,7 +503,7 @@ pub struct Snapshot {
 }
 
 /// containerd's snapshot kinds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SnapshotKind {
     View,
     Active,
@@ -501,14 +513,14 @@ pub enum SnapshotKind {
 }
 
 /// A `snapshots/<id>` directory and what it holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SnapshotDir {
     pub has_fs: bool,
     pub has_work: bool,
 }
 
 /// A lease: what it holds back from garbage collection, and until when.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Lease {
     pub id: LeaseId,
     pub created: Option<i64>,

@@ -451,3 +451,34 @@ fn the_report_matches_its_reviewed_snapshot() {
         );
     }
 }
+
+/// The viewer's worker sends the page a loaded store as JSON: it must come back the same.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_loaded_store_survives_json() {
+    use storesnap_core::graph::{layout, LayerGraph, Layout, Spacing};
+    use storesnap_core::{Finding, Store};
+    for f in [
+        fixture!("basic"),
+        fixture!("full"),
+        fixture!("d28-containerd"),
+    ] {
+        let (store, findings) = storesnap_core::analyze(&read(f.snapshot));
+        let back: Store = serde_json::from_str(&serde_json::to_string(&store).unwrap()).unwrap();
+        // Chains are computed on first use; compare them computed on both sides.
+        for (a, b) in store.images.values().zip(back.images.values()) {
+            assert_eq!(a.chain(), b.chain());
+        }
+        assert_eq!(back, store);
+        let text = serde_json::to_string(&findings).unwrap();
+        let back: Vec<Finding> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, findings);
+        let graph = LayerGraph::new(&store, &findings);
+        let placed = layout(&graph, &Default::default(), Spacing::default());
+        let back: Layout = serde_json::from_str(&serde_json::to_string(&placed).unwrap()).unwrap();
+        assert_eq!(back, placed);
+        let back: LayerGraph =
+            serde_json::from_str(&serde_json::to_string(&graph).unwrap()).unwrap();
+        assert_eq!(back, graph);
+    }
+}

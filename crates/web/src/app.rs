@@ -19,8 +19,8 @@ use crate::state::{Action, Loaded, Loading, Selection, Stage, State, LIMITS};
 use crate::worker;
 use storesnap_core::docker::human_size;
 
-/// Starts reading a browser file: a snapshot is read whole, a `docker save` archive is handed
-/// to the worker (it may be gigabytes). The first bytes tell which.
+/// Starts reading a browser file in the worker: a snapshot, or a `docker save` archive (it may
+/// be gigabytes). The first bytes tell which.
 pub fn read_file(file: web_sys::File, tasks: Rc<RefCell<Vec<FileReader>>>, opener: Opener) {
     let name = file.name();
     open_blob(name, file.into(), tasks, opener);
@@ -46,16 +46,7 @@ pub fn open_blob(
         Ok(head) if archive::sniff(&head) == archive::Input::Archive => {
             opener.open_archive(name, blob);
         }
-        Ok(_) => {
-            let whole = gloo::file::Blob::from(blob);
-            let task = gloo::file::callbacks::read_as_bytes(&whole, move |result| match result {
-                Ok(bytes) => opener.open(name, bytes),
-                Err(e) => opener
-                    .state
-                    .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
-            });
-            inner_tasks.borrow_mut().push(task);
-        }
+        Ok(_) => opener.open_snapshot(name, blob, inner_tasks),
         Err(e) => opener
             .state
             .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
@@ -68,8 +59,8 @@ pub fn open_blob(
 pub struct Opener {
     pub state: UseReducerHandle<State>,
     pub tickets: Rc<Cell<u64>>,
-    /// The archive scan under way, if any: a newer one replaces (and stops) it.
-    pub job: Rc<RefCell<Option<worker::Job>>>,
+    /// The worker reading a file, if any: a newer file replaces (and stops) it.
+    pub job: Rc<RefCell<Option<worker::Running>>>,
 }
 
 /// How long one slice of work may hold the main thread before the page gets it back.
@@ -92,7 +83,7 @@ impl Opener {
         let fallback_blob = blob.clone();
         let own_name = name.clone();
         let on_message = move |message: worker::Message| match message {
-            worker::Message::Progress { read } => state.dispatch(Action::Progress {
+            worker::Message::Progress { read, .. } => state.dispatch(Action::Progress {
                 ticket,
                 progress: Progress {
                     read,
@@ -117,16 +108,96 @@ impl Opener {
                 fallback_blob.clone(),
                 start,
             ),
-            worker::Message::Ready => {}
+            worker::Message::Ready | worker::Message::Checking | worker::Message::Loaded { .. } => {
+            }
             worker::Message::Failed { message } => state.dispatch(Action::Opened {
                 ticket,
                 result: Err(format!("{name}: {message}")),
                 selection: Selection::None,
             }),
         };
-        match worker::start(&blob, on_message) {
+        match worker::start(&blob, worker::Job::Archive, on_message) {
             Ok(job) => *self.job.borrow_mut() = Some(job),
             Err(_) => scan_in_page(self.state.clone(), ticket, own_name, blob, start),
+        }
+    }
+
+    /// Reads, loads, checks and lays out a snapshot in the worker, then parses its results on
+    /// the page a part at a time. Where no worker can start, the page does it all itself.
+    pub fn open_snapshot(
+        &self,
+        name: String,
+        blob: web_sys::Blob,
+        tasks: Rc<RefCell<Vec<FileReader>>>,
+    ) {
+        let ticket = self.tickets.get() + 1;
+        self.tickets.set(ticket);
+        let total = blob.size() as u64;
+        let state = self.state.clone();
+        state.dispatch(Action::Open {
+            ticket,
+            name: name.clone(),
+            size: total as usize,
+        });
+        let opener = self.clone();
+        let fallback_blob = blob.clone();
+        let (own_name, own_tasks) = (name.clone(), tasks.clone());
+        let on_message = move |message: worker::Message| match message {
+            worker::Message::Progress { read, inflated } => state.dispatch(Action::Progress {
+                ticket,
+                progress: Progress {
+                    read,
+                    total,
+                    inflated: inflated.unwrap_or(read),
+                },
+                stage: Stage::Inflating,
+            }),
+            worker::Message::Checking => state.dispatch(Action::Progress {
+                ticket,
+                progress: Progress {
+                    read: total,
+                    total,
+                    inflated: total,
+                },
+                stage: Stage::Checking,
+            }),
+            worker::Message::Loaded {
+                parts,
+                read_ms,
+                check_ms,
+                memory: _,
+                texts,
+            } => {
+                let (state, name) = (state.clone(), name.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result =
+                        worker::assemble(ticket, &name, total as usize, &parts, texts).await;
+                    let result = result
+                        .map(|mut loaded| {
+                            loaded.timing = Some((read_ms, check_ms));
+                            Rc::new(loaded)
+                        })
+                        .map_err(|e| format!("{name}: {e}"));
+                    state.dispatch(Action::Opened {
+                        ticket,
+                        result,
+                        selection: current_hash().selection,
+                    });
+                });
+            }
+            worker::Message::Unavailable { .. } => {
+                read_in_page(&opener, ticket, name.clone(), &fallback_blob, &tasks)
+            }
+            worker::Message::Failed { message } => state.dispatch(Action::Opened {
+                ticket,
+                result: Err(format!("{name}: {message}")),
+                selection: Selection::None,
+            }),
+            worker::Message::Ready | worker::Message::Done { .. } => {}
+        };
+        match worker::start(&blob, worker::Job::Snapshot, on_message) {
+            Ok(job) => *self.job.borrow_mut() = Some(job),
+            Err(_) => read_in_page(self, ticket, own_name, &blob, &own_tasks),
         }
     }
 
@@ -175,6 +246,30 @@ impl Opener {
             });
         });
     }
+}
+
+/// Without a worker (a viewer hosted without its worker script), the page reads the snapshot
+/// itself, under the same ticket unless a newer file was opened meanwhile.
+fn read_in_page(
+    opener: &Opener,
+    ticket: u64,
+    name: String,
+    blob: &web_sys::Blob,
+    tasks: &Rc<RefCell<Vec<FileReader>>>,
+) {
+    if opener.tickets.get() != ticket {
+        return;
+    }
+    opener.tickets.set(ticket - 1);
+    let opener = opener.clone();
+    let whole = gloo::file::Blob::from(blob.clone());
+    let task = gloo::file::callbacks::read_as_bytes(&whole, move |result| match result {
+        Ok(bytes) => opener.open(name, bytes),
+        Err(e) => opener
+            .state
+            .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
+    });
+    tasks.borrow_mut().push(task);
 }
 
 /// Loads and checks a finished scan (small: the archive's metadata and digests) on the page.

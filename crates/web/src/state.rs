@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use storesnap_core::docker::ImageUsage;
-use storesnap_core::graph::{LayerGraph, View};
+use storesnap_core::graph::{LayerGraph, Layout, View};
 use storesnap_core::{
     ChainId, Finding, ImageId, Limits, Manifest, Progress, Severity, Snapshot, Store, Subject,
 };
@@ -41,6 +41,8 @@ pub struct Loaded {
     /// The start of every file a finding names, as it is in the snapshot, so the inspector can
     /// show what did not parse.
     pub raw: BTreeMap<String, Vec<u8>>,
+    /// The graph's first layout (nothing opened), when the worker computed it.
+    pub layout: Option<Rc<Layout>>,
 }
 
 /// Components compare props on every render; comparing whole stores would cost as much as the
@@ -99,7 +101,21 @@ impl Loaded {
         findings: Vec<Finding>,
     ) -> Loaded {
         let graph = LayerGraph::new(&store, &findings);
-        let usage = store.image_usage(true);
+        let mut loaded = Loaded::assembled(ticket, name, size, manifest, store, findings, graph);
+        loaded.usage = loaded.store.image_usage(true);
+        loaded
+    }
+
+    /// A snapshot from parts computed elsewhere (the worker); `usage` starts empty.
+    pub fn assembled(
+        ticket: u64,
+        name: &str,
+        size: usize,
+        manifest: Option<Manifest>,
+        store: Store,
+        findings: Vec<Finding>,
+        graph: LayerGraph,
+    ) -> Loaded {
         Loaded {
             ticket,
             name: name.to_owned(),
@@ -108,10 +124,11 @@ impl Loaded {
             store,
             findings,
             graph,
-            usage,
+            usage: Vec::new(),
             timing: None,
             worker_memory: None,
             raw: BTreeMap::new(),
+            layout: None,
         }
     }
 

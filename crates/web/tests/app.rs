@@ -1206,3 +1206,40 @@ async fn the_graph_zooms_with_plus_and_minus_and_space_does_not_scroll() {
     root.remove();
     mount_at("").remove();
 }
+
+/// What the worker posts (in parts) is what the page would have computed itself.
+#[wasm_bindgen_test]
+async fn the_workers_parts_make_the_same_snapshot() {
+    use storesnap_web::worker::{self, Message};
+    for bytes in [storesnap_web::DEMO.to_vec(), damaged_demo()] {
+        let progress = std::cell::Cell::new(0);
+        let (message, texts) = worker::read_snapshot(bytes.as_slice(), &|m| {
+            if matches!(m, Message::Progress { .. } | Message::Checking) {
+                progress.set(progress.get() + 1);
+            }
+        })
+        .unwrap();
+        assert!(progress.get() >= 1, "it says when it starts checking");
+        let Message::Loaded { parts, .. } = message else {
+            panic!("{message:?}");
+        };
+        assert_eq!(parts.len(), texts.len());
+        let got = worker::assemble(7, "s", bytes.len(), &parts, texts)
+            .await
+            .unwrap();
+        let want = Loaded::parse("s", &bytes).unwrap();
+        // Chains are computed on first use: compare them computed.
+        for (a, b) in got.store.images.values().zip(want.store.images.values()) {
+            assert_eq!(a.chain(), b.chain());
+        }
+        assert_eq!(got.store, want.store);
+        assert_eq!(got.findings, want.findings);
+        assert_eq!(got.graph, want.graph);
+        assert_eq!(got.usage, want.usage);
+        assert_eq!(got.raw, want.raw);
+        assert_eq!(got.manifest, want.manifest);
+        let first =
+            storesnap_core::graph::layout(&want.graph, &Default::default(), Default::default());
+        assert_eq!(got.layout.as_deref(), Some(&first));
+    }
+}

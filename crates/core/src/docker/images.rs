@@ -30,7 +30,7 @@ pub struct ImageRow {
 }
 
 /// An image's sizes as numbers; see [`Store::image_usage`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageUsage {
     pub id: ImageId,
     /// The first reference's repository and tag, as `docker system df -v` shows them, or

@@ -9,7 +9,7 @@ use super::{common_prefix, LayerGraph};
 use crate::id::ChainId;
 
 /// What a placed node stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NodeKind {
     Layer(ChainId),
     /// A run of `count` single-child layers, `first` nearest the base.
@@ -30,7 +30,7 @@ pub enum NodeKind {
 }
 
 /// A node with its position (the centre), in layout units.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Placed {
     pub kind: NodeKind,
     pub x: f64,
@@ -38,7 +38,7 @@ pub struct Placed {
 }
 
 /// The layout of a forest.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Layout {
     pub nodes: Vec<Placed>,
     /// Edges as indices into `nodes`, parent first.

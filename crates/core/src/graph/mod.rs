@@ -18,7 +18,7 @@ use crate::id::{ChainId, ContainerId, ImageId};
 use crate::store::Store;
 
 /// One layer in the forest.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerNode {
     pub chain_id: ChainId,
     pub parent: Option<ChainId>,
@@ -51,7 +51,7 @@ impl LayerNode {
 }
 
 /// The layer forest of a store.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerGraph {
     pub nodes: BTreeMap<ChainId, LayerNode>,
     /// Base layers (and layers whose parent is missing), in chainID order.

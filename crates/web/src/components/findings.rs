@@ -27,8 +27,12 @@ fn groups(findings: &[Finding]) -> Vec<&[Finding]> {
         .collect()
 }
 
+/// Findings listed per group before "show all": thousands of one code say nothing more.
+const SHOWN: usize = 50;
+
 #[function_component(Findings)]
 pub fn findings(props: &FindingsProps) -> Html {
+    let opened = use_state(std::collections::BTreeSet::<(Severity, String)>::new);
     let loaded = &props.loaded;
     let count = |s| loaded.findings.iter().filter(|f| f.severity == s).count();
     let filters = SEVERITIES.iter().map(|&s| {
@@ -55,7 +59,18 @@ pub fn findings(props: &FindingsProps) -> Html {
         .filter(|g| props.severity.is_none_or(|s| g[0].severity == s));
     let rendered = shown.map(|group| {
         let first = &group[0];
-        let items = group.iter().map(|f| {
+        let key = (first.severity, first.code.as_str().to_owned());
+        let listed = if opened.contains(&key) { group.len() } else { group.len().min(SHOWN) };
+        let show_all = {
+            let opened = opened.clone();
+            Callback::from(move |_: MouseEvent| {
+                let mut next = (*opened).clone();
+                next.insert(key.clone());
+                opened.set(next);
+            })
+        };
+        let more = group.len() - listed;
+        let items = group[..listed].iter().map(|f| {
             let target = finding_target(loaded, f);
             let activate = {
                 let on_select = props.on_select.clone();
@@ -93,6 +108,9 @@ pub fn findings(props: &FindingsProps) -> Html {
                 </h4>
                 <p class="hint">{ first.hint }</p>
                 <ul>{ for items }</ul>
+                if more > 0 {
+                    <button class="link more" onclick={show_all}>{ format!("show {more} more") }</button>
+                }
             </section>
         }
     });

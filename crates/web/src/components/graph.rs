@@ -44,7 +44,11 @@ pub fn graph(props: &GraphProps) -> Html {
     // Laid out once per snapshot and set of open runs, not on every pan, zoom or selection.
     let placed = use_memo(
         (props.loaded.clone(), props.expanded.clone()),
-        |(l, expanded)| layout(&l.graph, expanded, Spacing::default()),
+        |(l, expanded)| match (&l.layout, expanded.is_empty()) {
+            // The worker laid the first view out already.
+            (Some(first), true) => first.clone(),
+            _ => Rc::new(layout(&l.graph, expanded, Spacing::default())),
+        },
     );
     let view = props
         .view

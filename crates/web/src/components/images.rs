@@ -53,8 +53,12 @@ pub fn matches(row: &ImageUsage, filter: &str) -> bool {
             .contains(&needle)
 }
 
+/// Rows drawn before "show all": a thousand-image table would hold the page for long.
+const SHOWN: usize = 200;
+
 #[function_component(Images)]
 pub fn images(props: &ImagesProps) -> Html {
+    let show_all = use_state(|| false);
     let mut rows: Vec<ImageUsage> = props
         .loaded
         .usage
@@ -64,6 +68,23 @@ pub fn images(props: &ImagesProps) -> Html {
         .cloned()
         .collect();
     sort_rows(&mut rows, props.sort);
+    let total = rows.len();
+    if !*show_all && total > SHOWN {
+        // The selected image stays listed, wherever it sorts.
+        let selected = rows
+            .iter()
+            .skip(SHOWN)
+            .position(|r| props.selection == Selection::Image(r.id.clone()));
+        if let Some(i) = selected {
+            rows.swap(SHOWN - 1, SHOWN + i);
+        }
+        rows.truncate(SHOWN);
+    }
+    let more = total - rows.len();
+    let on_show_all = {
+        let show_all = show_all.clone();
+        Callback::from(move |_: MouseEvent| show_all.set(true))
+    };
     // Creation times as written, in UTC: relative ages would need the browser's clock.
     let clock = Clock {
         now_unix: 0,
@@ -129,6 +150,12 @@ pub fn images(props: &ImagesProps) -> Html {
                 }) }
                 </tbody>
             </table>
+            if more > 0 {
+                <p class="muted" id="more-images">
+                    { format!("{more} more images: filter to find one, or ") }
+                    <button class="link" onclick={on_show_all}>{ format!("show all {total}") }</button>
+                </p>
+            }
         </section>
     }
 }

@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// A graph driver whose directory layout storesnap knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Driver {
     /// `overlay2/<id>/{diff,work,merged,link,lower,committed}` and `overlay2/l/<link>`.
     Overlay2,

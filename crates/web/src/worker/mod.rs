@@ -1,11 +1,20 @@
-//! `docker save` archives are hashed in a Web Worker: gigabytes of layers would hold the page's
-//! thread for seconds. The worker reads the File in slices (`Blob.slice` through
-//! `FileReaderSync`, so the archive is never whole in memory), runs the core's one-pass scan,
-//! and posts progress and then the scan; the page loads and checks the scan, which is small.
+//! Files are read in a Web Worker, so the page's thread stays free to draw.
+//!
+//! - A `docker save` archive is hashed there: gigabytes of layers would hold the page for
+//!   seconds. The worker reads the File in slices (`Blob.slice` through `FileReaderSync`, so the
+//!   archive is never whole in memory), runs the core's one-pass scan, and posts progress and
+//!   then the scan; the page loads and checks the scan, which is small.
+//! - A snapshot is inflated, loaded, checked and laid out there: at 15,000 layers each step
+//!   would hold the page for hundreds of milliseconds. The worker posts the results as JSON in
+//!   parts, which the page parses one per task.
 //!
 //! This module is the protocol between the two: [`start`] on the page, [`serve`] in the worker.
 
 use std::io::{self, Read};
+
+mod snapshot;
+
+pub use snapshot::{assemble, read as read_snapshot, Parts};
 
 use serde::{Deserialize, Serialize};
 use storesnap_core::source::archive::{self, Scan, ScanLimits};
@@ -17,15 +26,46 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent, Wo
 /// index.html).
 pub const SCRIPT: &str = "./storesnap-worker_loader.js";
 
+/// What the page asks the worker to do with a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Archive,
+    Snapshot,
+}
+
+impl Job {
+    fn as_str(self) -> &'static str {
+        match self {
+            Job::Archive => "archive",
+            Job::Snapshot => "snapshot",
+        }
+    }
+}
+
 /// What the worker tells the page, as JSON.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Message {
     /// The worker has loaded its wasm and listens: a message posted before that would be lost.
     Ready,
-    /// Bytes of the archive read so far.
+    /// Bytes of the file read so far, and for a snapshot how many they inflated to.
     Progress {
         read: u64,
+        #[serde(default)]
+        inflated: Option<u64>,
+    },
+    /// A snapshot is read; it is being loaded and checked.
+    Checking,
+    /// A snapshot loaded and checked: `parts` names the JSON texts posted with this message,
+    /// in order (see [`Parts`]).
+    Loaded {
+        parts: Vec<String>,
+        read_ms: f64,
+        check_ms: f64,
+        memory: u64,
+        /// The texts themselves, which travel beside the message, not in it.
+        #[serde(skip)]
+        texts: Vec<String>,
     },
     Done {
         scan: Box<Scan>,
@@ -42,8 +82,8 @@ pub enum Message {
     },
 }
 
-/// A scan under way; dropping it stops the worker.
-pub struct Job {
+/// A file being read; dropping it stops the worker.
+pub struct Running {
     worker: Worker,
     _onmessage: Closure<dyn FnMut(MessageEvent)>,
     _onerror: Closure<dyn FnMut(web_sys::Event)>,
@@ -54,7 +94,7 @@ pub struct Job {
 /// How long a worker may take to load before the page reads the file itself.
 const READY_MS: u32 = 5_000;
 
-impl Drop for Job {
+impl Drop for Running {
     fn drop(&mut self) {
         self.worker.terminate();
     }
@@ -63,7 +103,11 @@ impl Drop for Job {
 /// Starts a worker and hands it `blob` once it is ready; `on_message` gets its progress and
 /// its result. A worker that fails to load reports that as a failure, so the page never waits
 /// forever.
-pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<Job, String> {
+pub fn start(
+    blob: &Blob,
+    job: Job,
+    on_message: impl FnMut(Message) + 'static,
+) -> Result<Running, String> {
     let worker = Worker::new(SCRIPT).map_err(|e| format!("could not start the worker: {e:?}"))?;
     let on_message = std::rc::Rc::new(std::cell::RefCell::new(on_message));
     let (to_worker, blob) = (worker.clone(), blob.clone());
@@ -75,21 +119,33 @@ pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<J
         gloo::timers::callback::Timeout::new(READY_MS, move || {
             worker.terminate();
             (report.borrow_mut())(Message::Unavailable {
-                message: "the worker that hashes archives did not start".into(),
+                message: "the worker that reads files did not start".into(),
             });
         })
     };
     *ready.borrow_mut() = Some(give_up);
     let waiting = ready.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let text = e.data().as_string().unwrap_or_default();
-        let message = serde_json::from_str(&text).unwrap_or_else(|e| Message::Failed {
+        // A message is its JSON text, or an array of it and the texts it carries.
+        let data = e.data();
+        let (text, texts) = match data.dyn_ref::<js_sys::Array>() {
+            Some(array) => {
+                let mut all = array.iter().map(|v| v.as_string().unwrap_or_default());
+                (all.next().unwrap_or_default(), all.collect())
+            }
+            None => (data.as_string().unwrap_or_default(), Vec::new()),
+        };
+        let mut message = serde_json::from_str(&text).unwrap_or_else(|e| Message::Failed {
             message: format!("the worker sent something unreadable: {e}"),
         });
+        if let Message::Loaded { texts: carried, .. } = &mut message {
+            *carried = texts;
+        }
         if let Message::Ready = message {
             // Dropping the timeout cancels it.
             waiting.borrow_mut().take();
-            if let Err(e) = to_worker.post_message(&blob) {
+            let request = js_sys::Array::of2(&JsValue::from_str(job.as_str()), &blob);
+            if let Err(e) = to_worker.post_message(&request) {
                 (report.borrow_mut())(Message::Failed {
                     message: format!("could not hand the file to the worker: {e:?}"),
                 });
@@ -109,12 +165,12 @@ pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<J
             .map(|e| e.message())
             .unwrap_or_default();
         (on_message.borrow_mut())(Message::Unavailable {
-            message: format!("the worker that hashes archives failed: {detail}"),
+            message: format!("the worker that reads files failed: {detail}"),
         });
     });
     worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-    Ok(Job {
+    Ok(Running {
         worker,
         _onmessage: onmessage,
         _onerror: onerror,
@@ -122,7 +178,7 @@ pub fn start(blob: &Blob, on_message: impl FnMut(Message) + 'static) -> Result<J
     })
 }
 
-/// In the worker: scans each Blob the page posts.
+/// In the worker: reads each file the page posts, as the page asks.
 pub fn serve() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let post_scope = scope.clone();
@@ -131,23 +187,34 @@ pub fn serve() {
             let text = serde_json::to_string(m).unwrap_or_default();
             let _ = post_scope.post_message(&JsValue::from_str(&text));
         };
-        let result = match (e.data().dyn_into::<Blob>(), FileReaderSync::new()) {
-            (Ok(blob), Ok(reader)) => {
-                let input = BlobReader::new(blob, reader);
-                archive::scan(input, &ScanLimits::default(), &mut |read| {
-                    post(&Message::Progress { read })
-                })
-                .map_err(|e| e.to_string())
+        let request = e.data().dyn_into::<js_sys::Array>().ok();
+        let kind = request.as_ref().and_then(|r| r.get(0).as_string());
+        let blob = request.and_then(|r| r.get(1).dyn_into::<Blob>().ok());
+        let message = match (kind.as_deref(), blob, FileReaderSync::new()) {
+            (Some("archive"), Some(blob), Ok(reader)) => {
+                scan_archive(BlobReader::new(blob, reader), &post)
             }
-            _ => Err("the worker was given something other than a file".into()),
-        };
-        post(&match result {
-            Ok(scan) => Message::Done {
-                scan: Box::new(scan),
-                memory: wasm_memory(),
+            (Some("snapshot"), Some(blob), Ok(reader)) => {
+                match snapshot::read(BlobReader::new(blob, reader), &post) {
+                    Ok((message, texts)) => {
+                        let parts = js_sys::Array::new();
+                        parts.push(&JsValue::from_str(
+                            &serde_json::to_string(&message).unwrap_or_default(),
+                        ));
+                        for text in texts {
+                            parts.push(&JsValue::from_str(&text));
+                        }
+                        let _ = post_scope.post_message(&parts);
+                        return;
+                    }
+                    Err(message) => Message::Failed { message },
+                }
+            }
+            _ => Message::Failed {
+                message: "the worker was given something other than a file".into(),
             },
-            Err(message) => Message::Failed { message },
-        });
+        };
+        post(&message);
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
@@ -155,7 +222,25 @@ pub fn serve() {
     let _ = scope.post_message(&JsValue::from_str(&ready));
 }
 
-fn wasm_memory() -> u64 {
+fn scan_archive(input: BlobReader, post: &dyn Fn(&Message)) -> Message {
+    let result = archive::scan(input, &ScanLimits::default(), &mut |read| {
+        post(&Message::Progress {
+            read,
+            inflated: None,
+        })
+    });
+    match result {
+        Ok(scan) => Message::Done {
+            scan: Box::new(scan),
+            memory: wasm_memory(),
+        },
+        Err(e) => Message::Failed {
+            message: e.to_string(),
+        },
+    }
+}
+
+pub(crate) fn wasm_memory() -> u64 {
     wasm_bindgen::memory()
         .unchecked_into::<js_sys::WebAssembly::Memory>()
         .buffer()
