@@ -43,6 +43,11 @@ pub struct Loaded {
     pub raw: BTreeMap<String, Vec<u8>>,
     /// The graph's first layout (nothing opened), when the worker computed it.
     pub layout: Option<Rc<Layout>>,
+    /// The Markdown report, when the worker wrote it (else the report pane writes it).
+    pub report: Option<String>,
+    /// For a snapshot the worker read: milliseconds the page spent taking its parts in, and
+    /// the longest of those steps.
+    pub assembly: Option<(f64, f64)>,
 }
 
 /// Components compare props on every render; comparing whole stores would cost as much as the
@@ -129,6 +134,8 @@ impl Loaded {
             worker_memory: None,
             raw: BTreeMap::new(),
             layout: None,
+            report: None,
+            assembly: None,
         }
     }
 

@@ -1224,6 +1224,10 @@ async fn the_workers_parts_make_the_same_snapshot() {
             panic!("{message:?}");
         };
         assert_eq!(parts.len(), texts.len());
+        let texts = texts
+            .iter()
+            .map(|t| wasm_bindgen::JsValue::from_str(t))
+            .collect();
         let got = worker::assemble(7, "s", bytes.len(), &parts, texts)
             .await
             .unwrap();
@@ -1238,6 +1242,9 @@ async fn the_workers_parts_make_the_same_snapshot() {
         assert_eq!(got.usage, want.usage);
         assert_eq!(got.raw, want.raw);
         assert_eq!(got.manifest, want.manifest);
+        let report =
+            storesnap_core::report::markdown(want.manifest.as_ref(), &want.store, &want.findings);
+        assert_eq!(got.report, Some(report));
         let first =
             storesnap_core::graph::layout(&want.graph, &Default::default(), Default::default());
         assert_eq!(got.layout.as_deref(), Some(&first));

@@ -321,7 +321,11 @@ impl<'d, 'a> Bucket<'d, 'a> {
                 root: Root::Page(root),
             });
         }
-        let page = Page::parse(&value[BUCKET_HEADER..]).map_err(BoltError::DamagedInline)?;
+        // Found by the bbolt fuzzer: an inline bucket's value shorter than its header.
+        let inline = value.get(BUCKET_HEADER..).ok_or(BoltError::DamagedInline(
+            "an inline bucket shorter than its header",
+        ))?;
+        let page = Page::parse(inline).map_err(BoltError::DamagedInline)?;
         if !page.is_leaf() {
             return Err(BoltError::DamagedInline(
                 "an inline bucket holds a branch page",

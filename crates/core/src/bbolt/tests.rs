@@ -110,6 +110,22 @@ fn overflow_pages_and_branches_read_back() {
     assert!(b.value(b"z").is_err());
 }
 
+/// Found by the bbolt fuzzer: a bucket whose value holds a zero root (inline) but is shorter
+/// than the 16-byte bucket header.
+#[test]
+fn a_bucket_value_shorter_than_its_header_is_an_error() {
+    let ps = 1024;
+    let mut file = meta(0, ps, 2, 3, 1);
+    file.extend(meta(1, ps, 2, 3, 2));
+    file.extend(page(2, LEAF, &[(BUCKET_FLAG, b"b", &[0u8; 8])], ps));
+    let db = Db::open(&file).unwrap();
+    assert!(matches!(
+        db.root().entries(),
+        Err(BoltError::DamagedInline(_))
+    ));
+    assert!(db.bucket_at(&[b"b"]).is_err());
+}
+
 #[test]
 fn empty_and_random_bytes_are_not_bolt() {
     assert_eq!(Db::open(&[]).unwrap_err(), BoltError::NotBolt);

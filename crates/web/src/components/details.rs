@@ -106,7 +106,12 @@ pub fn details(props: &DetailsProps) -> Html {
             let Some(image) = l.store.images.get(id) else {
                 return html! {};
             };
-            layers = image_layers(l, image, &props.on_select);
+            layers = html! {
+                <>
+                    { image_links(l, image, &props.on_select) }
+                    { image_layers(l, image, &props.on_select) }
+                </>
+            };
             subject = Some(storesnap_core::Subject::Image(id.clone()));
             let config = image.config.as_ref();
             vec![
@@ -127,14 +132,6 @@ pub fn details(props: &DetailsProps) -> Html {
                 (
                     "size",
                     storesnap_core::docker::human_size(l.store.image_size(image)),
-                ),
-                (
-                    "parent",
-                    image
-                        .parent
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
                 ),
                 ("verified", l.store.id_check(image).into()),
             ]
@@ -366,5 +363,38 @@ pub fn problems(l: &crate::state::Loaded, subject: &storesnap_core::Subject) -> 
                 }) }
             </ul>
         </section>
+    }
+}
+
+/// An image's build parent and the images built on it, as links.
+fn image_links(
+    l: &crate::state::Loaded,
+    image: &storesnap_core::store::Image,
+    on_select: &Callback<Selection>,
+) -> Html {
+    let link = |i: &storesnap_core::ImageId| {
+        let (on_select, id) = (on_select.clone(), i.clone());
+        let label = l
+            .store
+            .images
+            .get(i)
+            .map_or_else(|| format!("{} (missing)", i.short()), |x| x.display_name());
+        let onclick =
+            Callback::from(move |_: MouseEvent| on_select.emit(Selection::Image(id.clone())));
+        html! { <button class="link mono" data-target={i.to_string()} {onclick}>{ label }</button> }
+    };
+    let children = l
+        .store
+        .images
+        .values()
+        .filter(|c| c.parent.as_ref() == Some(&image.id))
+        .map(|c| link(&c.id));
+    html! {
+        <dl class="links" id="image-links">
+            <dt>{ "parent" }</dt>
+            <dd data-links="parent-image">{ for image.parent.as_ref().map(link) }</dd>
+            <dt>{ "built on by" }</dt>
+            <dd data-links="child-images">{ for children }</dd>
+        </dl>
     }
 }

@@ -204,8 +204,8 @@ pub fn graph(props: &GraphProps) -> Html {
             && p.y <= view.y + view.h + margin
     };
     let parents: BTreeSet<usize> = placed.edges.iter().map(|(a, _)| *a).collect();
-    let edges = placed.edges.iter().filter_map(|(a, b)| {
-        let (a, b) = (&placed.nodes[*a], &placed.nodes[*b]);
+    let edges = placed.edges.iter().filter_map(|(a_index, b_index)| {
+        let (a, b) = (&placed.nodes[*a_index], &placed.nodes[*b_index]);
         if !visible(a) && !visible(b) {
             return None;
         }
@@ -213,7 +213,8 @@ pub fn graph(props: &GraphProps) -> Html {
         let (x1, x2) = (a.x + NODE_W / 2.0, b.x - NODE_W / 2.0);
         let mid = (x1 + x2) / 2.0;
         let d = format!("M{x1},{} C{mid},{} {mid},{} {x2},{}", a.y, a.y, b.y, b.y);
-        Some(html! { <path class="edge" {d} /> })
+        // Keys let a pan or zoom keep the elements still in view instead of rewriting them.
+        Some(html! { <path key={format!("e{a_index}-{b_index}")} class="edge" {d} /> })
     });
     let nodes = placed.nodes.iter().enumerate().filter(|(_, p)| visible(p)).map(|(index, p)| {
         let transform = format!("translate({},{})", p.x - NODE_W / 2.0, p.y - NODE_H / 2.0);
@@ -253,7 +254,7 @@ pub fn graph(props: &GraphProps) -> Html {
                 };
                 // Shared layers say whose they are and what made them.
                 let second_line = node.shared().then(|| {
-                    let command = node.command.as_deref().map(brief_command).unwrap_or_default();
+                    let command = node.command.as_deref().map(super::timeline::clean_command).unwrap_or_default();
                     let family = node.family.as_deref().map(|f| format!("{f}* ")).unwrap_or_default();
                     fit(&format!("{family}{command}"), NODE_CHARS)
                 });
@@ -290,7 +291,7 @@ pub fn graph(props: &GraphProps) -> Html {
                 let containers = (!node.containers.is_empty()).then(|| format!("{} containers", node.containers.len()));
                 let extra: Vec<String> = (more > 0).then(|| format!("+{more} more images")).into_iter().chain(containers).collect();
                 html! {
-                    <g {class} transform={transform} data-chain-id={chain.to_string()}
+                    <g key={format!("n{index}")} {class} transform={transform} data-chain-id={chain.to_string()}
                         data-missing={node.missing.then_some("true")} tabindex="0" {onclick} {onkeydown}>
                         <title>{ title }</title>
                         <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="6" />
@@ -320,7 +321,7 @@ pub fn graph(props: &GraphProps) -> Html {
                 };
                 let (onclick, onkeydown) = activation(toggle);
                 html! {
-                    <g class="node run" transform={transform} data-run-count={count.to_string()} tabindex="0" {onclick} {onkeydown}>
+                    <g key={format!("n{index}")} class="node run" transform={transform} data-run-count={count.to_string()} tabindex="0" {onclick} {onkeydown}>
                         <title>{ "A run of single-child layers; click to open it" }</title>
                         <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="6" />
                         <text x="8" y="21">{ format!("{count} layers …") }</text>
@@ -339,7 +340,7 @@ pub fn graph(props: &GraphProps) -> Html {
                     format!("{members} similar branches")
                 };
                 html! {
-                    <g class="node run family" transform={transform} data-run-count={count.to_string()}
+                    <g key={format!("n{index}")} class="node run family" transform={transform} data-run-count={count.to_string()}
                         data-family={parent.to_string()} tabindex="0" {onclick} {onkeydown}>
                         <title>{ format!("{label}\n{members} branches, {count} layers; click to open them") }</title>
                         <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="6" />
@@ -391,12 +392,4 @@ fn fit(text: &str, max: usize) -> String {
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
-}
-
-/// A history command without the shell prefix BuildKit and the classic builder write.
-fn brief_command(command: &str) -> &str {
-    let c = command.trim();
-    let c = c.strip_prefix("/bin/sh -c ").unwrap_or(c);
-    let c = c.strip_prefix("#(nop) ").unwrap_or(c);
-    c.trim()
 }

@@ -93,7 +93,9 @@ pub fn overview(props: &OverviewProps) -> Html {
                 <span class="sev warning">{ format!("{} warnings", count(Severity::Warning)) }</span>
                 <span class="sev info">{ format!("{} info", count(Severity::Info)) }</span>
                 if let Some((read, check)) = l.timing {
-                    <span class="muted" id="timing" data-read-ms={format!("{read:.0}")} data-check-ms={format!("{check:.0}")} data-worker-memory={l.worker_memory.map(|m| m.to_string())}>
+                    <span class="muted" id="timing" data-read-ms={format!("{read:.0}")} data-check-ms={format!("{check:.0}")} data-worker-memory={l.worker_memory.map(|m| m.to_string())}
+                        data-parse-ms={l.assembly.map(|(total, _)| format!("{total:.0}"))}
+                        data-longest-step-ms={l.assembly.map(|(_, step)| format!("{step:.0}"))}>
                         { format!("read in {read:.0} ms, checked in {check:.0} ms, here in your browser") }
                     </span>
                 }

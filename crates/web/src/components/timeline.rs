@@ -49,14 +49,14 @@ pub fn timeline(props: &TimelineProps) -> Html {
     let rows = config.history.iter().enumerate().map(|(i, h)| {
         let layer = h.layer.and_then(|k| chain.get(k)).cloned();
         let size = layer.as_ref().and_then(|c| l.store.layers.get(c)?.size);
-        let onclick = {
-            let (on_select, layer) = (props.on_select.clone(), layer.clone());
-            Callback::from(move |_: MouseEvent| {
-                if let Some(c) = &layer {
-                    on_select.emit(Selection::Layer(c.clone()));
-                }
-            })
-        };
+        // The layer is a link: clicking the row itself keeps the image selected.
+        let link = layer.as_ref().map(|c| {
+            let (on_select, c) = (props.on_select.clone(), c.clone());
+            let label = super::short(c.as_str());
+            let target = c.to_string();
+            let onclick = Callback::from(move |_: MouseEvent| on_select.emit(Selection::Layer(c.clone())));
+            html! { <button class="link mono" data-target={target} {onclick}>{ label }</button> }
+        });
         let class = classes!("step", h.empty_layer.then_some("empty"));
         let size = if h.empty_layer {
             "empty".to_owned()
@@ -65,10 +65,11 @@ pub fn timeline(props: &TimelineProps) -> Html {
                 .unwrap_or_default()
         };
         html! {
-            <tr {class} data-history-index={i.to_string()} {onclick}>
+            <tr {class} data-history-index={i.to_string()}>
                 <td class="mono nowrap" title={h.created.clone().unwrap_or_default()}>{ short_time(h.created.as_deref().unwrap_or_default()) }</td>
                 <td class="mono">{ clean_command(&h.created_by) }</td>
                 <td>{ size }</td>
+                <td>{ for link }</td>
             </tr>
         }
     });

@@ -63,9 +63,10 @@ pub enum Message {
         read_ms: f64,
         check_ms: f64,
         memory: u64,
-        /// The texts themselves, which travel beside the message, not in it.
+        /// The texts themselves (UTF-8 in transferred `Uint8Array`s), which travel beside the
+        /// message, not in it: the page copies them out one at a time.
         #[serde(skip)]
-        texts: Vec<String>,
+        texts: Vec<JsValue>,
     },
     Done {
         scan: Box<Scan>,
@@ -130,8 +131,9 @@ pub fn start(
         let data = e.data();
         let (text, texts) = match data.dyn_ref::<js_sys::Array>() {
             Some(array) => {
-                let mut all = array.iter().map(|v| v.as_string().unwrap_or_default());
-                (all.next().unwrap_or_default(), all.collect())
+                let mut all = array.iter();
+                let head = all.next().and_then(|v| v.as_string()).unwrap_or_default();
+                (head, all.collect())
             }
             None => (data.as_string().unwrap_or_default(), Vec::new()),
         };
@@ -201,10 +203,15 @@ pub fn serve() {
                         parts.push(&JsValue::from_str(
                             &serde_json::to_string(&message).unwrap_or_default(),
                         ));
+                        // Each text goes as UTF-8 bytes in a buffer that is transferred, not
+                        // copied: the page's thread pays nothing to receive megabytes.
+                        let transfer = js_sys::Array::new();
                         for text in texts {
-                            parts.push(&JsValue::from_str(&text));
+                            let bytes = js_sys::Uint8Array::from(text.as_bytes());
+                            transfer.push(&bytes.buffer());
+                            parts.push(&bytes);
                         }
-                        let _ = post_scope.post_message(&parts);
+                        let _ = post_scope.post_message_with_transfer(&parts, &transfer);
                         return;
                     }
                     Err(message) => Message::Failed { message },

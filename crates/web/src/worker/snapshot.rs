@@ -12,8 +12,9 @@ use std::rc::Rc;
 use gloo::timers::future::TimeoutFuture;
 use storesnap_core::docker::ImageUsage;
 use storesnap_core::graph::{layout, LayerGraph, LayerNode, Layout, Spacing};
-use storesnap_core::store::{Image, Layer};
+use storesnap_core::store::{DriverDir, Image, Layer};
 use storesnap_core::{ChainId, Finding, Manifest, SlicedReader, Store};
+use wasm_bindgen::JsCast;
 
 use super::Message;
 use crate::state::{Loaded, LIMITS};
@@ -22,6 +23,7 @@ use crate::state::{Loaded, LIMITS};
 const LAYERS_PER_PART: usize = 4000;
 const IMAGES_PER_PART: usize = 200;
 const NODES_PER_PART: usize = 4000;
+const DIRS_PER_PART: usize = 2000;
 
 /// What the parts of a loaded snapshot are called.
 pub struct Parts;
@@ -37,6 +39,9 @@ impl Parts {
     pub const LAYOUT: &'static str = "layout";
     pub const USAGE: &'static str = "usage";
     pub const RAW: &'static str = "raw";
+    pub const DRIVER_DIRS: &'static str = "driver-dirs";
+    pub const LINKS: &'static str = "links";
+    pub const REPORT: &'static str = "report";
 }
 
 /// In the worker: reads the snapshot from `input`, posting progress, and returns the message
@@ -83,9 +88,21 @@ pub fn read(
         raw,
         ..
     } = loaded;
+    let report = storesnap_core::report::markdown(Some(&snapshot.manifest), &store, &findings);
     let layers: Vec<Layer> = std::mem::take(&mut store.layers).into_values().collect();
     let images: Vec<Image> = std::mem::take(&mut store.images).into_values().collect();
+    let dirs: Vec<DriverDir> = std::mem::take(&mut store.driver_dirs)
+        .into_values()
+        .collect();
+    let links: Vec<(String, String)> = std::mem::take(&mut store.links).into_iter().collect();
     push(Parts::STORE, &store);
+    push(Parts::REPORT, &report);
+    for chunk in dirs.chunks(DIRS_PER_PART) {
+        push(Parts::DRIVER_DIRS, &chunk);
+    }
+    for chunk in links.chunks(DIRS_PER_PART) {
+        push(Parts::LINKS, &chunk);
+    }
     for chunk in layers.chunks(LAYERS_PER_PART) {
         push(Parts::LAYERS, &chunk);
     }
@@ -131,10 +148,10 @@ pub async fn assemble(
     name: &str,
     size: usize,
     names: &[String],
-    texts: Vec<String>,
+    texts: Vec<wasm_bindgen::JsValue>,
 ) -> Result<Loaded, String> {
-    fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, String> {
-        serde_json::from_str(text).map_err(|e| format!("the worker's {name} did not parse: {e}"))
+    fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(text).map_err(|e| format!("the worker's {name} did not parse: {e}"))
     }
     let mut manifest: Option<Manifest> = None;
     let mut store = Store::default();
@@ -145,8 +162,27 @@ pub async fn assemble(
     let mut placed: Option<Layout> = None;
     let mut usage: Vec<ImageUsage> = Vec::new();
     let mut raw = BTreeMap::new();
+    let mut report = None;
+    let mut dirs = BTreeMap::new();
+    let mut links = BTreeMap::new();
+    let start = js_sys::Date::now();
+    let mut longest: f64 = 0.0;
     for (part, text) in names.iter().zip(&texts) {
+        let step = js_sys::Date::now();
+        // Bytes cross from JavaScript a part at a time too.
+        let text = match text.dyn_ref::<js_sys::Uint8Array>() {
+            Some(bytes) => bytes.to_vec(),
+            None => text.as_string().unwrap_or_default().into_bytes(),
+        };
+        let text = text.as_slice();
         match part.as_str() {
+            Parts::REPORT => report = Some(parse(part, text)?),
+            Parts::DRIVER_DIRS => dirs.extend(
+                parse::<Vec<DriverDir>>(part, text)?
+                    .into_iter()
+                    .map(|d| (d.name.clone(), d)),
+            ),
+            Parts::LINKS => links.extend(parse::<Vec<(String, String)>>(part, text)?),
             Parts::MANIFEST => manifest = Some(parse(part, text)?),
             Parts::STORE => store = parse(part, text)?,
             Parts::LAYERS => layers.extend(
@@ -172,21 +208,30 @@ pub async fn assemble(
             // A part from a newer worker: nothing here reads it.
             _ => {}
         }
+        longest = longest.max(js_sys::Date::now() - step);
         // The page's turn between parts.
         TimeoutFuture::new(0).await;
     }
     store.layers = layers;
     store.images = images;
+    store.driver_dirs = dirs;
+    store.links = links;
     // Chains are computed on first use; computing them now, off the first render, in slices.
+    let mut step = js_sys::Date::now();
     for (i, image) in store.images.values().enumerate() {
         let _ = image.chain();
         if i % 200 == 199 {
+            longest = longest.max(js_sys::Date::now() - step);
             TimeoutFuture::new(0).await;
+            step = js_sys::Date::now();
         }
     }
+    longest = longest.max(js_sys::Date::now() - step);
     let mut loaded = Loaded::assembled(ticket, name, size, manifest, store, findings, graph);
     loaded.usage = usage;
     loaded.raw = raw;
     loaded.layout = placed.map(Rc::new);
+    loaded.report = report;
+    loaded.assembly = Some((js_sys::Date::now() - start, longest));
     Ok(loaded)
 }
