@@ -178,20 +178,11 @@ impl Opener {
                             Rc::new(loaded)
                         })
                         .map_err(|e| format!("{name}: {e}"));
-                    // Yew renders as the action is dispatched: the measure (in the browser's
-                    // performance timeline, as "storesnap render") is the first render.
-                    let performance = web_sys::window().and_then(|w| w.performance());
-                    if let Some(p) = &performance {
-                        let _ = p.mark("storesnap render");
-                    }
                     state.dispatch(Action::Opened {
                         ticket,
                         result,
                         selection: current_hash().selection,
                     });
-                    if let Some(p) = &performance {
-                        let _ = p.measure_with_start_mark("storesnap render", "storesnap render");
-                    }
                 });
             }
             worker::Message::Unavailable { .. } => {

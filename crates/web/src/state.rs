@@ -45,6 +45,9 @@ pub struct Loaded {
     pub layout: Option<Rc<Layout>>,
     /// The Markdown report, when the worker wrote it (else the report pane writes it).
     pub report: Option<String>,
+    /// Images' disk use as `docker system df` sums it ("1.2GB total, 300MB reclaimable"), for
+    /// a snapshot: computed once, it walks every layer of every image.
+    pub disk_use: Option<String>,
     /// For a snapshot the worker read: milliseconds the page spent taking its parts in, and
     /// the longest of those steps.
     pub assembly: Option<(f64, f64)>,
@@ -106,8 +109,16 @@ impl Loaded {
         findings: Vec<Finding>,
     ) -> Loaded {
         let graph = LayerGraph::new(&store, &findings);
+        let disk_use = match (&manifest, &store.archive) {
+            (Some(m), None) => store
+                .disk_summary(&m.dir_sizes)
+                .first()
+                .map(|images| format!("{} total, {} reclaimable", images.size, images.reclaimable)),
+            _ => None,
+        };
         let mut loaded = Loaded::assembled(ticket, name, size, manifest, store, findings, graph);
         loaded.usage = loaded.store.image_usage(true);
+        loaded.disk_use = disk_use;
         loaded
     }
 
@@ -135,6 +146,7 @@ impl Loaded {
             raw: BTreeMap::new(),
             layout: None,
             report: None,
+            disk_use: None,
             assembly: None,
         }
     }

@@ -1245,6 +1245,8 @@ async fn the_workers_parts_make_the_same_snapshot() {
         let report =
             storesnap_core::report::markdown(want.manifest.as_ref(), &want.store, &want.findings);
         assert_eq!(got.report, Some(report));
+        assert!(want.disk_use.is_some());
+        assert_eq!(got.disk_use, want.disk_use);
         let first =
             storesnap_core::graph::layout(&want.graph, &Default::default(), Default::default());
         assert_eq!(got.layout.as_deref(), Some(&first));

@@ -54,7 +54,7 @@ pub fn matches(row: &ImageUsage, filter: &str) -> bool {
 }
 
 /// Rows drawn before "show all": a thousand-image table would hold the page for long.
-const SHOWN: usize = 200;
+const SHOWN: usize = 100;
 
 #[function_component(Images)]
 pub fn images(props: &ImagesProps) -> Html {

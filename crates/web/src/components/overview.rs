@@ -51,8 +51,6 @@ pub fn overview(props: &OverviewProps) -> Html {
         ]),
         (None, None) => BTreeMap::from([("contents", contents)]),
         (Some(m), None) => {
-            let summary = l.store.disk_summary(&m.dir_sizes);
-            let images = &summary[0];
             let redacted = m.redacted_values();
             BTreeMap::from([
                 (
@@ -63,10 +61,7 @@ pub fn overview(props: &OverviewProps) -> Html {
                 ("data root", m.data_root.clone()),
                 ("packed", m.created.clone()),
                 ("contents", contents),
-                (
-                    "image disk use",
-                    format!("{} total, {} reclaimable", images.size, images.reclaimable),
-                ),
+                ("image disk use", l.disk_use.clone().unwrap_or_default()),
                 (
                     "redacted",
                     format!(

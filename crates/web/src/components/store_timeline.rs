@@ -120,9 +120,16 @@ pub fn store_timeline(props: &StoreTimelineProps) -> Html {
                         <title>{ "Images in this stretch of time; click to list them" }</title>
                         <rect class="hit" x="0" y={(y - ROW / 2.0).to_string()} width={(LABEL + AXIS + 10.0).to_string()} height={ROW.to_string()} />
                         <text x="4" y={(y + 4.0).to_string()}>{ truncate(&label, 34) }</text>
-                        { for events.iter().filter_map(|e| e.created).map(|c| html! {
-                            <circle class="built" cx={x(c).to_string()} cy={y.to_string()} r="3" />
-                        }) }
+                        // One mark per pixel: a thousand images in a bucket draw a few dozen.
+                        { for events
+                            .iter()
+                            .filter_map(|e| e.created)
+                            .map(|c| x(c).round() as i64)
+                            .collect::<std::collections::BTreeSet<i64>>()
+                            .into_iter()
+                            .map(|cx| html! {
+                                <circle class="built" cx={cx.to_string()} cy={y.to_string()} r="3" />
+                            }) }
                     </g>
                 }
             }

@@ -42,6 +42,7 @@ impl Parts {
     pub const DRIVER_DIRS: &'static str = "driver-dirs";
     pub const LINKS: &'static str = "links";
     pub const REPORT: &'static str = "report";
+    pub const DISK_USE: &'static str = "disk-use";
 }
 
 /// In the worker: reads the snapshot from `input`, posting progress, and returns the message
@@ -72,7 +73,7 @@ pub fn read(
     post(&Message::Checking);
     let read = js_sys::Date::now();
     let (store, findings) = storesnap_core::analyze(&snapshot);
-    let mut loaded = Loaded::from_parts(0, "", 0, None, store, findings);
+    let mut loaded = Loaded::from_parts(0, "", 0, Some(snapshot.manifest.clone()), store, findings);
     loaded.keep_raw(&snapshot);
     let placed = layout(&loaded.graph, &Default::default(), Spacing::default());
     let check_ms = js_sys::Date::now() - read;
@@ -86,8 +87,10 @@ pub fn read(
         graph,
         usage,
         raw,
+        disk_use,
         ..
     } = loaded;
+    push(Parts::DISK_USE, &disk_use);
     let report = storesnap_core::report::markdown(Some(&snapshot.manifest), &store, &findings);
     let layers: Vec<Layer> = std::mem::take(&mut store.layers).into_values().collect();
     let images: Vec<Image> = std::mem::take(&mut store.images).into_values().collect();
@@ -163,6 +166,7 @@ pub async fn assemble(
     let mut usage: Vec<ImageUsage> = Vec::new();
     let mut raw = BTreeMap::new();
     let mut report = None;
+    let mut disk_use = None;
     let mut dirs = BTreeMap::new();
     let mut links = BTreeMap::new();
     let start = js_sys::Date::now();
@@ -177,6 +181,7 @@ pub async fn assemble(
         let text = text.as_slice();
         match part.as_str() {
             Parts::REPORT => report = Some(parse(part, text)?),
+            Parts::DISK_USE => disk_use = parse(part, text)?,
             Parts::DRIVER_DIRS => dirs.extend(
                 parse::<Vec<DriverDir>>(part, text)?
                     .into_iter()
@@ -232,6 +237,7 @@ pub async fn assemble(
     loaded.raw = raw;
     loaded.layout = placed.map(Rc::new);
     loaded.report = report;
+    loaded.disk_use = disk_use;
     loaded.assembly = Some((js_sys::Date::now() - start, longest));
     Ok(loaded)
 }
