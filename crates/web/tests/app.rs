@@ -919,6 +919,27 @@ async fn an_image_lists_its_layers_and_each_selects_its_layer() {
         .find(|h| !h.empty_layer)
         .unwrap();
     assert!(top.contains(&step.created_by), "{top}");
+    // A row opens its layer inline, with its links and problems; the image stays selected.
+    let missing_base = &query_all(&root, "#image-layers tr[data-layer-row]")[0];
+    click(missing_base);
+    settle().await;
+    let inline = query_all(&root, "#image-layers tr[data-inline-layer]");
+    assert_eq!(inline.len(), 1);
+    assert_eq!(
+        inline[0].get_attribute("data-inline-layer"),
+        Some(chain[0].clone())
+    );
+    let children = attribute_values(
+        &root,
+        "tr[data-inline-layer] [data-links=children] [data-target]",
+        "data-target",
+    );
+    assert!(children.contains(&chain[1]), "{children:?}");
+    assert!(!query_all(&root, "tr[data-inline-layer] #problems [data-finding-code]").is_empty());
+    assert_eq!(
+        storesnap_web::app::current_hash().selection,
+        storesnap_web::state::Selection::Image(image.id.clone())
+    );
     // Its chainID selects the layer.
     let link = &query_all(&root, "#image-layers tr[data-layer-row] button")[chain.len() - 1];
     click(link);

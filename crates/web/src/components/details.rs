@@ -15,6 +15,8 @@ pub struct DetailsProps {
 
 #[function_component(Details)]
 pub fn details(props: &DetailsProps) -> Html {
+    // The layer opened inline in an image's layers table.
+    let open = use_state(|| None::<storesnap_core::ChainId>);
     let l = &props.loaded;
     let mut layers = html! {};
     let subject;
@@ -109,7 +111,7 @@ pub fn details(props: &DetailsProps) -> Html {
             layers = html! {
                 <>
                     { image_links(l, image, &props.on_select) }
-                    { image_layers(l, image, &props.on_select) }
+                    { image_layers(l, image, &props.on_select, &open) }
                 </>
             };
             subject = Some(storesnap_core::Subject::Image(id.clone()));
@@ -213,6 +215,7 @@ fn image_layers(
     l: &crate::state::Loaded,
     image: &storesnap_core::store::Image,
     on_select: &Callback<Selection>,
+    open: &UseStateHandle<Option<storesnap_core::ChainId>>,
 ) -> Html {
     use storesnap_core::Subject;
     let history = image
@@ -244,16 +247,45 @@ fn image_layers(
         };
         let onclick = {
             let (on_select, chain) = (on_select.clone(), chain.clone());
-            Callback::from(move |_: MouseEvent| on_select.emit(Selection::Layer(chain.clone())))
+            Callback::from(move |e: MouseEvent| {
+                e.stop_propagation();
+                on_select.emit(Selection::Layer(chain.clone()))
+            })
         };
+        // The row opens the layer's links inline; the image stays selected.
+        let is_open = open.as_ref() == Some(chain);
+        let toggle = {
+            let (open, chain) = (open.clone(), chain.clone());
+            move || open.set(if is_open { None } else { Some(chain.clone()) })
+        };
+        let on_row = {
+            let toggle = toggle.clone();
+            Callback::from(move |_: MouseEvent| toggle())
+        };
+        let on_key = Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Enter" {
+                toggle()
+            }
+        });
         html! {
-            <tr data-layer-row={chain.to_string()} class={classes!(status)}>
-                <td>{ i + 1 }</td>
-                <td class="command" title={command.clone()}>{ command }</td>
-                <td class="num">{ size }</td>
-                <td><button class="link mono" {onclick}>{ super::short(chain.as_str()) }</button></td>
-                <td>{ status }</td>
-            </tr>
+            <>
+                <tr data-layer-row={chain.to_string()} class={classes!(status, is_open.then_some("open"))}
+                    tabindex="0" aria-expanded={is_open.to_string()} onclick={on_row} onkeydown={on_key}>
+                    <td>{ i + 1 }</td>
+                    <td class="command" title={command.clone()}>{ command }</td>
+                    <td class="num">{ size }</td>
+                    <td><button class="link mono" {onclick}>{ super::short(chain.as_str()) }</button></td>
+                    <td>{ status }</td>
+                </tr>
+                if is_open {
+                    <tr class="inline" data-inline-layer={chain.to_string()}>
+                        <td colspan="5">
+                            { layer_links(l, chain, on_select) }
+                            { problems(l, &Subject::Chain(chain.clone())) }
+                        </td>
+                    </tr>
+                }
+            </>
         }
     });
     html! {
