@@ -156,7 +156,10 @@ impl Loaded {
         match selection {
             Selection::None => true,
             Selection::Layer(c) => self.graph.nodes.contains_key(c),
-            Selection::Image(i) => self.store.images.contains_key(i),
+            // A missing image a finding names (a dangling tag's) is shown as a ghost.
+            Selection::Image(i) => {
+                self.store.images.contains_key(i) || self.named(&Subject::Image(i.clone()))
+            }
             Selection::DriverDir(d) => {
                 self.store.driver_dirs.contains_key(d) || self.named(&Subject::CacheDir(d.clone()))
             }
@@ -472,12 +475,20 @@ pub fn finding_target(loaded: &Loaded, f: &Finding) -> Option<Selection> {
         Subject::CacheDir(d) => Some(Selection::DriverDir(d.clone())),
         _ => None,
     });
-    known.or_else(|| {
-        f.subjects.iter().find_map(|s| match s {
-            Subject::Path(p) => Some(Selection::File(p.clone())),
-            _ => None,
+    // Else a missing image (shown as a ghost), else the file.
+    known
+        .or_else(|| {
+            f.subjects.iter().find_map(|s| match s {
+                Subject::Image(i) => Some(Selection::Image(i.clone())),
+                _ => None,
+            })
         })
-    })
+        .or_else(|| {
+            f.subjects.iter().find_map(|s| match s {
+                Subject::Path(p) => Some(Selection::File(p.clone())),
+                _ => None,
+            })
+        })
 }
 
 fn next_ticket_is(loading: &Option<Loading>, ticket: u64) -> bool {

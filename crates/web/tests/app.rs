@@ -1273,3 +1273,39 @@ async fn the_workers_parts_make_the_same_snapshot() {
         assert_eq!(got.layout.as_deref(), Some(&first));
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_tag_pointing_at_a_missing_image_is_a_ghost_its_finding_selects() {
+    use storesnap_core::snapshot::Entry;
+    let ghost = format!("sha256:{}", "cd".repeat(32));
+    let bytes = demo_with(|s| {
+        let path = "image/overlay2/repositories.json";
+        let Some(Entry::File(b)) = s.entries.get(path) else {
+            panic!("no {path}");
+        };
+        let mut doc: serde_json::Value = serde_json::from_slice(b).unwrap();
+        doc["Repositories"]["local/ghost"] = serde_json::json!({ "local/ghost:1": ghost });
+        s.entries
+            .insert(path.into(), Entry::File(doc.to_string().into_bytes()));
+    });
+    let (root, _) = open("dangling.tar.gz", &bytes).await;
+    let css = format!("#images [data-missing][data-image-id='{ghost}']");
+    let row = &wait_for(&root, &css).await[0];
+    assert!(row.text_content().unwrap().contains("local/ghost:1"));
+    // Its finding selects the ghost, whose inspector names the tag and the hint.
+    click(&query_all(&root, "[data-finding-code=dangling-reference]")[0]);
+    settle().await;
+    assert_eq!(
+        storesnap_web::app::current_hash().selection,
+        storesnap_web::state::Selection::Image(ghost.parse().unwrap())
+    );
+    let details = &query_all(&root, "#details")[0];
+    assert_eq!(
+        details.get_attribute("data-missing").as_deref(),
+        Some("true")
+    );
+    assert!(text_of(&root, "#details").contains("local/ghost:1"));
+    assert!(text_of(&root, "#problems").contains(storesnap_core::Code::DanglingReference.hint()));
+    root.remove();
+    mount_at("").remove();
+}

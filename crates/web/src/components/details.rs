@@ -106,7 +106,7 @@ pub fn details(props: &DetailsProps) -> Html {
         }
         Selection::Image(id) => {
             let Some(image) = l.store.images.get(id) else {
-                return html! {};
+                return missing_image(l, id);
             };
             layers = html! {
                 <>
@@ -428,5 +428,27 @@ fn image_links(
             <dt>{ "built on by" }</dt>
             <dd data-links="child-images">{ for children }</dd>
         </dl>
+    }
+}
+
+/// A ghost image: the tags that still point at it, and what to do.
+fn missing_image(l: &crate::state::Loaded, id: &storesnap_core::ImageId) -> Html {
+    let tags: Vec<&str> = l
+        .store
+        .references
+        .iter()
+        .filter(|r| r.image == *id)
+        .map(|r| r.name.as_str())
+        .collect();
+    html! {
+        <section class="details" id="details" data-missing="true">
+            <dl>
+                <dt>{ "image" }</dt><dd class="mono">{ id.to_string() }</dd>
+                <dt>{ "status" }</dt>
+                <dd class="error">{ "missing: named here, but imagedb does not have it" }</dd>
+                <dt>{ "tags" }</dt><dd class="mono">{ tags.join(", ") }</dd>
+            </dl>
+            { problems(l, &storesnap_core::Subject::Image(id.clone())) }
+        </section>
     }
 }

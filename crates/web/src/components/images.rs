@@ -81,6 +81,15 @@ pub fn images(props: &ImagesProps) -> Html {
         rows.truncate(SHOWN);
     }
     let more = total - rows.len();
+    // Tags whose image is gone: ghosts, so the finding about them has something to select.
+    let dangling: Vec<(&str, &storesnap_core::ImageId)> = props
+        .loaded
+        .store
+        .references
+        .iter()
+        .filter(|r| !props.loaded.store.images.contains_key(&r.image))
+        .map(|r| (r.name.as_str(), &r.image))
+        .collect();
     let on_show_all = {
         let show_all = show_all.clone();
         Callback::from(move |_: MouseEvent| show_all.set(true))
@@ -150,6 +159,22 @@ pub fn images(props: &ImagesProps) -> Html {
                 }) }
                 </tbody>
             </table>
+            if !dangling.is_empty() {
+                <p class="dangling" id="dangling">
+                    <strong>{ "Tags pointing at missing images: " }</strong>
+                    { for dangling.iter().map(|(name, id)| {
+                        let onclick = {
+                            let (on_select, id) = (props.on_select.clone(), (*id).clone());
+                            Callback::from(move |_: MouseEvent| on_select.emit(Selection::Image(id.clone())))
+                        };
+                        html! {
+                            <button class="link mono ghost" data-image-id={id.to_string()} data-missing="true" {onclick}>
+                                { format!("{name} → {} (missing)", id.short()) }
+                            </button>
+                        }
+                    }) }
+                </p>
+            }
             if more > 0 {
                 <p class="muted" id="more-images">
                     { format!("{more} more images: filter to find one, or ") }
