@@ -334,10 +334,10 @@ pub fn graph(props: &GraphProps) -> Html {
                     move || on_toggle.emit(parent.clone())
                 };
                 let (onclick, onkeydown) = activation(toggle);
-                let label = if *images > 0 {
-                    format!("{images} images {prefix}*")
-                } else {
-                    format!("{members} similar branches")
+                let label = match (*images, prefix.is_empty()) {
+                    (0, _) => format!("{members} similar branches"),
+                    (n, true) => format!("{n} images"),
+                    (n, false) => format!("{n} images {prefix}*"),
                 };
                 html! {
                     <g key={format!("n{index}")} class="node run family" transform={transform} data-run-count={count.to_string()}

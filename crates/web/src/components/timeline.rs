@@ -68,8 +68,8 @@ pub fn timeline(props: &TimelineProps) -> Html {
             <tr {class} data-history-index={i.to_string()}>
                 <td class="mono nowrap" title={h.created.clone().unwrap_or_default()}>{ short_time(h.created.as_deref().unwrap_or_default()) }</td>
                 <td class="mono">{ clean_command(&h.created_by) }</td>
-                <td>{ size }</td>
-                <td>{ for link }</td>
+                <td class="nowrap">{ size }</td>
+                <td class="nowrap">{ for link }</td>
             </tr>
         }
     });
