@@ -7,6 +7,7 @@
 pub mod app;
 pub mod components;
 pub mod hash;
+pub mod open;
 pub mod state;
 pub mod worker;
 
