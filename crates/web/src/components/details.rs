@@ -258,15 +258,7 @@ fn image_layers(
             let (open, chain) = (open.clone(), chain.clone());
             move || open.set(if is_open { None } else { Some(chain.clone()) })
         };
-        let on_row = {
-            let toggle = toggle.clone();
-            Callback::from(move |_: MouseEvent| toggle())
-        };
-        let on_key = Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Enter" {
-                toggle()
-            }
-        });
+        let (on_row, on_key) = super::activation(toggle);
         html! {
             <>
                 <tr data-layer-row={chain.to_string()} class={classes!(status, is_open.then_some("open"))}

@@ -46,15 +46,7 @@ pub fn driver_dirs(props: &DriverDirsProps) -> Html {
             let on_select = props.on_select.clone();
             move || on_select.emit(selection.clone())
         };
-        let onclick = {
-            let activate = activate.clone();
-            Callback::from(move |_: MouseEvent| activate())
-        };
-        let onkeydown = Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Enter" {
-                activate();
-            }
-        });
+        let (onclick, onkeydown) = super::activation(activate);
         let link = l
             .store
             .driver_dirs

@@ -81,16 +81,7 @@ pub fn findings(props: &FindingsProps) -> Html {
                     }
                 }
             };
-            let onclick = {
-                let activate = activate.clone();
-                Callback::from(move |_: MouseEvent| activate())
-            };
-            let onkeydown = Callback::from(move |e: KeyboardEvent| {
-                if e.key() == "Enter" || e.key() == " " {
-                    e.prevent_default();
-                    activate();
-                }
-            });
+            let (onclick, onkeydown) = super::activation(activate);
             html! {
                 <li class={classes!("finding", f.severity.as_str())} data-finding-code={f.code.as_str()}
                     data-finding-severity={f.severity.as_str()}

@@ -238,7 +238,7 @@ pub fn graph(props: &GraphProps) -> Html {
                     let (on_select, chain) = (props.on_select.clone(), chain.clone());
                     move || on_select.emit(Selection::Layer(chain.clone()))
                 };
-                let (onclick, onkeydown) = activation(select);
+                let (onclick, onkeydown) = super::activation(select);
                 let fold = {
                     let (on_toggle, chain) = (props.on_toggle.clone(), chain.clone());
                     Callback::from(move |e: MouseEvent| {
@@ -256,7 +256,7 @@ pub fn graph(props: &GraphProps) -> Html {
                 let second_line = node.shared().then(|| {
                     let command = node.command.as_deref().map(super::timeline::clean_command).unwrap_or_default();
                     let family = node.family.as_deref().map(|f| format!("{f}* ")).unwrap_or_default();
-                    fit(&format!("{family}{command}"), NODE_CHARS)
+                    super::fit(&format!("{family}{command}"), NODE_CHARS)
                 });
                 let title = format!(
                     "{}\n{}{} images use it, {size}{}",
@@ -282,7 +282,7 @@ pub fn graph(props: &GraphProps) -> Html {
                         })
                     };
                     let (x, y) = label_at(i);
-                    let label = if leaf { label.clone() } else { fit(label, NODE_CHARS) };
+                    let label = if leaf { label.clone() } else { super::fit(label, NODE_CHARS) };
                     html! {
                         <text class="tag" x={x.to_string()} y={y.to_string()} data-image-id={id.to_string()} {onclick}>{ label }</text>
                     }
@@ -319,7 +319,7 @@ pub fn graph(props: &GraphProps) -> Html {
                     let (on_toggle, first) = (props.on_toggle.clone(), first.clone());
                     move || on_toggle.emit(first.clone())
                 };
-                let (onclick, onkeydown) = activation(toggle);
+                let (onclick, onkeydown) = super::activation(toggle);
                 html! {
                     <g key={format!("n{index}")} class="node run" transform={transform} data-run-count={count.to_string()} tabindex="0" {onclick} {onkeydown}>
                         <title>{ "A run of single-child layers; click to open it" }</title>
@@ -333,7 +333,7 @@ pub fn graph(props: &GraphProps) -> Html {
                     let (on_toggle, parent) = (props.on_toggle.clone(), parent.clone());
                     move || on_toggle.emit(parent.clone())
                 };
-                let (onclick, onkeydown) = activation(toggle);
+                let (onclick, onkeydown) = super::activation(toggle);
                 let label = match (*images, prefix.is_empty()) {
                     (0, _) => format!("{members} similar branches"),
                     (n, true) => format!("{n} images"),
@@ -344,7 +344,7 @@ pub fn graph(props: &GraphProps) -> Html {
                         data-family={parent.to_string()} tabindex="0" {onclick} {onkeydown}>
                         <title>{ format!("{label}\n{members} branches, {count} layers; click to open them") }</title>
                         <rect width={NODE_W.to_string()} height={NODE_H.to_string()} rx="6" />
-                        <text x="8" y="14">{ fit(&label, NODE_CHARS) }</text>
+                        <text x="8" y="14">{ super::fit(&label, NODE_CHARS) }</text>
                         <text class="sub" x="8" y="28">{ format!("{count} layers …") }</text>
                     </g>
                 }
@@ -367,29 +367,4 @@ pub fn graph(props: &GraphProps) -> Html {
             </svg>
         </div>
     }
-}
-
-/// A click and an Enter (or Space) on a focused node do the same.
-fn activation(act: impl Fn() + Clone + 'static) -> (Callback<MouseEvent>, Callback<KeyboardEvent>) {
-    let on_key = act.clone();
-    (
-        Callback::from(move |_: MouseEvent| act()),
-        Callback::from(move |e: KeyboardEvent| {
-            if e.key() == "Enter" || e.key() == " " {
-                e.prevent_default();
-                e.stop_propagation();
-                on_key();
-            }
-        }),
-    )
-}
-
-/// `text` cut to `max` characters, with an ellipsis when cut.
-fn fit(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }

@@ -135,15 +135,9 @@ pub fn images(props: &ImagesProps) -> Html {
                 <tbody>
                 { for rows.iter().map(|r| {
                     let selected = props.selection == Selection::Image(r.id.clone());
-                    let onclick = {
+                    let (onclick, onkeydown) = {
                         let (on_select, id) = (props.on_select.clone(), r.id.clone());
-                        Callback::from(move |_: MouseEvent| on_select.emit(Selection::Image(id.clone())))
-                    };
-                    let onkeydown = {
-                        let (on_select, id) = (props.on_select.clone(), r.id.clone());
-                        Callback::from(move |e: KeyboardEvent| if e.key() == "Enter" {
-                            on_select.emit(Selection::Image(id.clone()))
-                        })
+                        super::activation(move || on_select.emit(Selection::Image(id.clone())))
                     };
                     html! {
                         <tr class={classes!(selected.then_some("selected"))} data-image-id={r.id.to_string()}

@@ -100,15 +100,7 @@ pub fn store_timeline(props: &StoreTimelineProps) -> Html {
                         open.set(next);
                     }
                 };
-                let onclick = {
-                    let toggle = toggle.clone();
-                    Callback::from(move |_: MouseEvent| toggle())
-                };
-                let onkeydown = Callback::from(move |e: KeyboardEvent| {
-                    if e.key() == "Enter" {
-                        toggle()
-                    }
-                });
+                let (onclick, onkeydown) = super::activation(toggle);
                 let label = format!(
                     "{} {} images{}",
                     if *is_open { "▾" } else { "▸" },
@@ -119,7 +111,7 @@ pub fn store_timeline(props: &StoreTimelineProps) -> Html {
                     <g class="bucket" data-bucket-count={events.len().to_string()} tabindex="0" {onclick} {onkeydown}>
                         <title>{ "Images in this stretch of time; click to list them" }</title>
                         <rect class="hit" x="0" y={(y - ROW / 2.0).to_string()} width={(LABEL + AXIS + 10.0).to_string()} height={ROW.to_string()} />
-                        <text x="4" y={(y + 4.0).to_string()}>{ truncate(&label, 34) }</text>
+                        <text x="4" y={(y + 4.0).to_string()}>{ super::fit(&label, 34) }</text>
                         // One mark per pixel: a thousand images in a bucket draw a few dozen.
                         { for events
                             .iter()
@@ -163,15 +155,7 @@ fn event_row(
         let (on_select, id) = (on_select.clone(), e.image.clone());
         move || on_select.emit(Selection::Image(id.clone()))
     };
-    let onclick = {
-        let select = select.clone();
-        Callback::from(move |_: MouseEvent| select())
-    };
-    let onkeydown = Callback::from(move |k: KeyboardEvent| {
-        if k.key() == "Enter" {
-            select()
-        }
-    });
+    let (onclick, onkeydown) = super::activation(select);
     let tip = format!(
         "{} ({})\nbuilt {}\nlast tagged here {}",
         e.name,
@@ -194,7 +178,7 @@ fn event_row(
             tabindex="0" {onclick} {onkeydown}>
             <title>{ tip }</title>
             <rect class="hit" x="0" y={(y - ROW / 2.0).to_string()} width={(LABEL + AXIS + 10.0).to_string()} height={ROW.to_string()} />
-            <text x="4" y={(y + 4.0).to_string()}>{ truncate(&e.name, 34) }</text>
+            <text x="4" y={(y + 4.0).to_string()}>{ super::fit(&e.name, 34) }</text>
             { span }
             if let Some(c) = e.created {
                 <circle class="built" cx={x(c).to_string()} cy={y.to_string()} r="4" />
@@ -203,15 +187,5 @@ fn event_row(
                 <rect class="tagged" x={(x(u) - 3.5).to_string()} y={(y - 3.5).to_string()} width="7" height="7" />
             }
         </g>
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
     }
 }
