@@ -18,9 +18,18 @@ use crate::state::{Action, Loading, Stage, State};
 use storesnap_core::docker::human_size;
 
 /// A callback that turns its value into an action for the reducer.
-fn dispatch<T: 'static>(state: &UseReducerHandle<State>, action: fn(T) -> Action) -> Callback<T> {
-    let state = state.clone();
-    Callback::from(move |value| state.dispatch(action(value)))
+/// A callback that dispatches `action`, made once: the same callback on every render, so a
+/// pane whose data did not change is not drawn again when the view pans or zooms.
+#[hook]
+fn use_dispatch<T>(state: &UseReducerHandle<State>, action: fn(T) -> Action) -> Callback<T>
+where
+    T: 'static,
+{
+    let dispatcher = state.dispatcher();
+    (*use_memo((), move |()| {
+        Callback::from(move |value| dispatcher.dispatch(action(value)))
+    }))
+    .clone()
 }
 
 /// Puts text on the clipboard (the browser asks nothing for a click's own write).
@@ -154,11 +163,11 @@ pub fn app() -> Html {
             }
         })
     };
-    let on_select = dispatch(&state, Action::Select);
-    let on_toggle = dispatch(&state, Action::Toggle);
-    let on_filter = dispatch(&state, Action::Filter);
-    let on_view = dispatch(&state, Action::SetView);
-    let on_sort = dispatch(&state, Action::Sort);
+    let on_select = use_dispatch(&state, Action::Select);
+    let on_toggle = use_dispatch(&state, Action::Toggle);
+    let on_filter = use_dispatch(&state, Action::Filter);
+    let on_view = use_dispatch(&state, Action::SetView);
+    let on_sort = use_dispatch(&state, Action::Sort);
     let on_copy = {
         let state = state.clone();
         Callback::from(move |text: String| {
@@ -172,8 +181,8 @@ pub fn app() -> Html {
             });
         })
     };
-    let on_toggle_all = dispatch(&state, |()| Action::ToggleAllImages);
-    let on_severity = dispatch(&state, Action::ShowSeverity);
+    let on_toggle_all = use_dispatch(&state, |()| Action::ToggleAllImages);
+    let on_severity = use_dispatch(&state, Action::ShowSeverity);
 
     html! {
         <div class="app" {ondragover} {ondrop}>
