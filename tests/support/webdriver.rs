@@ -1,5 +1,6 @@
-//! Just enough W3C WebDriver to drive headless Chromium through chromedriver, plus a static
-//! file server for the built viewer. Both bind to 127.0.0.1 only.
+//! Just enough W3C WebDriver to drive headless Chromium (through chromedriver) and headless
+//! Firefox (through geckodriver), plus a static file server for the built viewer. All bind to
+//! 127.0.0.1 only.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -66,34 +67,72 @@ fn respond(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
     stream.write_all(&body)
 }
 
-/// A chromedriver process and one session in headless Chromium.
+/// The browsers the viewer is tested in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Chromium,
+    Firefox,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 2] = [Engine::Chromium, Engine::Firefox];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+        }
+    }
+}
+
+/// A WebDriver process and one session in a headless browser.
 pub struct Browser {
+    engine: Engine,
     driver: Child,
     base: String,
     session: String,
 }
 
 impl Browser {
+    /// Headless Chromium.
     pub fn start() -> Browser {
+        Browser::start_in(Engine::Chromium)
+    }
+
+    pub fn start_in(engine: Engine) -> Browser {
         let port = free_port();
-        let driver = Command::new("chromedriver")
+        let (program, hint) = match engine {
+            Engine::Chromium => ("chromedriver", "scripts/setup installs chromium-driver"),
+            Engine::Firefox => ("geckodriver", "scripts/setup installs it with cargo"),
+        };
+        let driver = Command::new(program)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver (scripts/setup installs chromium-driver)");
+            .unwrap_or_else(|e| panic!("{program} ({hint}): {e}"));
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while ureq::get(&format!("{base}/status")).call().is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
+            assert!(Instant::now() < deadline, "{program} did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--no-first-run", "--window-size=1400,1000"]}}}});
+        let caps = match engine {
+            Engine::Chromium => {
+                json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--no-first-run", "--window-size=1400,1000"]}}}})
+            }
+            Engine::Firefox => {
+                json!({"capabilities": {"alwaysMatch": {"browserName": "firefox", "moz:firefoxOptions": {
+                "args": ["-headless"],
+                "prefs": {"app.update.enabled": false, "browser.shell.checkDefaultBrowser": false}}}}})
+            }
+        };
         let mut b = Browser {
+            engine,
             driver,
             base,
             session: String::new(),
@@ -102,6 +141,9 @@ impl Browser {
             .as_str()
             .unwrap()
             .to_owned();
+        if engine == Engine::Firefox {
+            b.set_window_size(1400, 1000);
+        }
         b
     }
 
@@ -181,7 +223,9 @@ impl Browser {
     }
 
     /// Clicks an element as a user would: scrolled to the middle of its pane first (WebDriver's
-    /// own scrolling puts a row at the top edge, under a sticky table header).
+    /// own scrolling puts a row at the top edge, under a sticky table header). Firefox's
+    /// WebDriver refuses to click table rows and SVG groups by element, so there the mouse is
+    /// pressed at the element's middle instead.
     pub fn click(&self, element: &str) {
         self.post(
             "/execute/sync",
@@ -190,7 +234,36 @@ impl Browser {
                 "args": [{ELEMENT: element}],
             }),
         );
-        self.post(&format!("/element/{element}/click"), json!({}));
+        match self.engine {
+            Engine::Chromium => {
+                self.post(&format!("/element/{element}/click"), json!({}));
+            }
+            Engine::Firefox => self.click_center(element),
+        }
+    }
+
+    /// Presses and releases the mouse at the middle of an element's box, as a user would. For
+    /// SVG shapes, which Firefox's WebDriver will not click by element ("could not be scrolled
+    /// into view").
+    pub fn click_center(&self, element: &str) {
+        let r = self.post(
+            "/execute/sync",
+            json!({
+                "script": "const r = arguments[0].getBoundingClientRect(); \
+                           return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)]",
+                "args": [{ELEMENT: element}],
+            }),
+        );
+        let (x, y) = (r[0].as_i64().unwrap(), r[1].as_i64().unwrap());
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "duration": 0, "origin": "viewport", "x": x, "y": y},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerUp", "button": 0}]}]}),
+        );
+        self.call("DELETE", "/actions", None);
     }
 
     /// Types into an element; for `input[type=file]`, the text is the path of the file to pick.

@@ -6,15 +6,22 @@ use std::time::Duration;
 use super::*;
 
 /// The workspace is one screen, with the page's own styles: the page does not scroll, and the
-/// findings, the graph and the inspector all start on it, wide and narrow.
+/// findings, the graph and the inspector all start on it, wide and narrow, in both browsers.
 #[test]
 fn the_workspace_is_one_screen() {
     let store = store(Scenario::Full);
     let dir = scratch("viewer-workspace");
     let snapshot = dir.join("store.tar.gz");
     pack(&store.root, &snapshot, &["-q"]);
-    let browser = Browser::start();
-    browser.goto(&serve(viewer_dist(&dir)));
+    let url = serve(viewer_dist(&dir));
+    for engine in Engine::ALL {
+        one_screen(engine, &url, &snapshot);
+    }
+}
+
+fn one_screen(engine: Engine, url: &str, snapshot: &std::path::Path) {
+    let browser = Browser::start_in(engine);
+    browser.goto(url);
     let input = browser.wait_for("input[type=file]").remove(0);
     browser.send_keys(&input, snapshot.to_str().unwrap());
     browser.wait_for("[data-chain-id]");
@@ -36,17 +43,17 @@ fn the_workspace_is_one_screen() {
         let (page, screen) = (m[0], m[1]);
         assert!(
             page <= screen + 1.0,
-            "{width}px: the page is {page}px in a {screen}px window"
+            "{engine:?} at {width}px: the page is {page}px in a {screen}px window"
         );
         for (name, top) in ["findings", "graph", "details"].iter().zip(&m[2..]) {
             assert!(
                 *top < screen,
-                "{width}px: {name} starts at {top}, below {screen}"
+                "{engine:?} at {width}px: {name} starts at {top}, below {screen}"
             );
         }
         if width == 1400 {
-            let shot =
-                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("viewer-workspace.png");
+            let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("viewer-workspace-{}.png", engine.name()));
             browser.screenshot(&shot);
         }
         // Narrow, the inspector is under the graph; wide, beside it.
@@ -54,19 +61,20 @@ fn the_workspace_is_one_screen() {
         if width < 1200 {
             assert!(
                 details > graph + 100.0,
-                "{width}px: the inspector is under the graph"
+                "{engine:?} at {width}px: the inspector is under the graph"
             );
         } else {
             assert!(
                 (details - graph).abs() < 80.0,
-                "{width}px: the inspector is beside the graph"
+                "{engine:?} at {width}px: the inspector is beside the graph"
             );
         }
     }
 }
 
 /// A real store with one layer gone from layerdb: the viewer opens on the worst finding, draws
-/// the missing layer as a ghost where it was, and its inspector says what to do.
+/// the missing layer as a ghost where it was, and its inspector says what to do, in both
+/// browsers.
 #[test]
 fn the_viewer_opens_a_damaged_store_on_its_problem() {
     let root = copy_store(store(Scenario::Full), "viewer-damaged");
@@ -89,8 +97,15 @@ fn the_viewer_opens_a_damaged_store_on_its_problem() {
     let dir = scratch("viewer-damaged-snapshot");
     let snapshot = dir.join("damaged.tar.gz");
     pack(&root, &snapshot, &["-q"]);
-    let browser = Browser::start();
-    browser.goto(&serve(viewer_dist(&dir)));
+    let url = serve(viewer_dist(&dir));
+    for engine in Engine::ALL {
+        opens_on_the_problem(engine, &url, &snapshot, &chain);
+    }
+}
+
+fn opens_on_the_problem(engine: Engine, url: &str, snapshot: &std::path::Path, chain: &str) {
+    let browser = Browser::start_in(engine);
+    browser.goto(url);
     let input = browser.wait_for("input[type=file]").remove(0);
     browser.send_keys(&input, snapshot.to_str().unwrap());
     let ghost = browser.wait_for(&format!("[data-chain-id='{chain}'][data-missing]"));
@@ -104,9 +119,11 @@ fn the_viewer_opens_a_damaged_store_on_its_problem() {
         "{}",
         browser.text(&problems)
     );
-    browser.click(&ghost[0]);
+    let ghost_box = browser.wait_for(&format!("[data-chain-id='{chain}'][data-missing] rect"));
+    browser.click_center(&ghost_box[0]);
     eventually(1, || browser.find_all("#details[data-missing]").len());
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("viewer-damaged.png");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("viewer-damaged-{}.png", engine.name()));
     browser.screenshot(&shot);
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
 }
