@@ -67,7 +67,7 @@ fn the_viewer_shows_a_packed_store() {
     let dist = viewer_dist(&dir);
     let site = serve(dist.clone());
     for engine in Engine::ALL {
-        shows_a_packed_store(engine, &store, &snapshot, &dist, &site);
+        shows_a_packed_store(engine, store, &snapshot, &dist, &site);
     }
 }
 
