@@ -20,7 +20,7 @@ pub fn details(props: &DetailsProps) -> Html {
     let l = &props.loaded;
     let mut layers = html! {};
     let subject;
-    let rows: Vec<(&str, String)> = match &props.selection {
+    let rows: Vec<(&str, Html)> = match &props.selection {
         Selection::None => {
             return html! { <section class="details" id="details"><p class="muted">{ "Select a finding, a layer or an image." }</p></section> }
         }
@@ -32,12 +32,18 @@ pub fn details(props: &DetailsProps) -> Html {
             };
             layers = layer_links(l, c, &props.on_select);
             subject = Some(storesnap_core::Subject::Chain(c.clone()));
-            let users: Vec<String> = l
+            let users: Html = l
                 .store
                 .images
                 .values()
                 .filter(|i| i.chain().contains(c))
-                .map(|i| i.display_name())
+                .map(|i| {
+                    link(
+                        &props.on_select,
+                        Selection::Image(i.id.clone()),
+                        i.display_name(),
+                    )
+                })
                 .collect();
             // The history step that made it: in an image whose chain holds it at index k.
             let step = l.store.images.values().find_map(|i| {
@@ -50,58 +56,70 @@ pub fn details(props: &DetailsProps) -> Html {
                     .map(|h| h.created_by.clone())
             });
             vec![
-                ("chainID", c.to_string()),
+                ("chainID", text(c.to_string())),
                 (
                     "diffID",
-                    layer
-                        .diff_id
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
+                    text(
+                        layer
+                            .diff_id
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    ),
                 ),
                 (
                     "parent",
-                    layer
-                        .parent
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_else(|| "(base layer)".into()),
+                    match &layer.parent {
+                        Some(p) => {
+                            link(&props.on_select, Selection::Layer(p.clone()), p.to_string())
+                        }
+                        None => text("(base layer)".into()),
+                    },
                 ),
                 (
                     "cache-id",
-                    layer
-                        .cache_id
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
+                    match &layer.cache_id {
+                        Some(d) => link(
+                            &props.on_select,
+                            Selection::DriverDir(d.to_string()),
+                            d.to_string(),
+                        ),
+                        None => html! {},
+                    },
                 ),
                 (
                     "size",
-                    layer
-                        .size
-                        .map(|s| storesnap_core::docker::human_size(s as i64))
-                        .unwrap_or_default(),
+                    text(
+                        layer
+                            .size
+                            .map(|s| storesnap_core::docker::human_size(s as i64))
+                            .unwrap_or_default(),
+                    ),
                 ),
                 (
                     "tar-split",
-                    if layer.tar_split {
-                        "present"
-                    } else {
-                        "missing"
-                    }
-                    .into(),
+                    text(
+                        if layer.tar_split {
+                            "present"
+                        } else {
+                            "missing"
+                        }
+                        .into(),
+                    ),
                 ),
-                ("used by", users.join(", ")),
+                ("used by", users),
                 (
                     "store",
-                    if l.store.containerd.is_some() {
-                        "containerd snapshot (below)"
-                    } else {
-                        "graph driver"
-                    }
-                    .into(),
+                    text(
+                        if l.store.containerd.is_some() {
+                            "containerd snapshot (below)"
+                        } else {
+                            "graph driver"
+                        }
+                        .into(),
+                    ),
                 ),
-                ("made by", step.unwrap_or_default()),
+                ("made by", text(step.unwrap_or_default())),
             ]
         }
         Selection::Image(id) => {
@@ -117,31 +135,35 @@ pub fn details(props: &DetailsProps) -> Html {
             subject = Some(storesnap_core::Subject::Image(id.clone()));
             let config = image.config.as_ref();
             vec![
-                ("image", id.to_string()),
-                ("tags", join(&image.tags)),
-                ("digests", join(&image.digests)),
+                ("image", text(id.to_string())),
+                ("tags", text(join(&image.tags))),
+                ("digests", text(join(&image.digests))),
                 (
                     "created",
-                    config.and_then(|c| c.created.clone()).unwrap_or_default(),
+                    text(config.and_then(|c| c.created.clone()).unwrap_or_default()),
                 ),
                 (
                     "platform",
-                    config
-                        .map(|c| format!("{}/{}", c.os, c.architecture))
-                        .unwrap_or_default(),
+                    text(
+                        config
+                            .map(|c| format!("{}/{}", c.os, c.architecture))
+                            .unwrap_or_default(),
+                    ),
                 ),
-                ("layers", image.chain().len().to_string()),
+                ("layers", text(image.chain().len().to_string())),
                 (
                     "size",
-                    storesnap_core::docker::human_size(l.store.image_size(image)),
+                    text(storesnap_core::docker::human_size(
+                        l.store.image_size(image),
+                    )),
                 ),
-                ("verified", l.store.id_check(image).into()),
+                ("verified", text(l.store.id_check(image).into())),
             ]
         }
     };
     // A containerd store has no cache IDs or tar-split: its pane shows snapshots instead.
     let containerd = l.store.containerd.is_some();
-    let rows: Vec<(&str, String)> = rows
+    let rows: Vec<(&str, Html)> = rows
         .into_iter()
         .filter(|(k, _)| !(containerd && matches!(*k, "cache-id" | "tar-split")))
         .collect();
@@ -171,7 +193,7 @@ fn driver_dir(l: &crate::state::Loaded, name: &str, on_select: &Callback<Selecti
                 <dt>{ "directory" }</dt><dd class="mono">{ l.store.driver_record_path(name) }</dd>
                 if let Some(d) = dir {
                     <dt>{ "link" }</dt><dd class="mono">{ d.link.clone().unwrap_or_default() }</dd>
-                    <dt>{ "lower" }</dt><dd class="mono">{ d.lower.as_ref().map(|l| l.join(":")).unwrap_or_default() }</dd>
+                    <dt>{ "lower" }</dt><dd class="mono" data-links="lower">{ lowers(l, d, on_select) }</dd>
                     <dt>{ "diff, work, merged" }</dt>
                     <dd>{ format!("{}, {}, {}", yes(d.has_diff), yes(d.has_work), yes(d.has_merged)) }</dd>
                 } else {
@@ -192,6 +214,49 @@ fn driver_dir(l: &crate::state::Loaded, name: &str, on_select: &Callback<Selecti
     }
 }
 
+/// A directory's lower file, parent first: each link that names a layer's directory links to
+/// that layer, and one that names no directory is shown as missing where it stands.
+fn lowers(
+    l: &crate::state::Loaded,
+    dir: &storesnap_core::store::DriverDir,
+    on_select: &Callback<Selection>,
+) -> Html {
+    let lower = dir.lower.as_deref().unwrap_or_default();
+    let entries = lower.iter().enumerate().map(|(i, entry)| {
+        let short_name = entry.strip_prefix("l/").unwrap_or(entry);
+        let named = l
+            .store
+            .driver_dirs
+            .values()
+            .find(|d| d.link.as_deref() == Some(short_name));
+        let layer = named.and_then(|d| {
+            l.store
+                .layers
+                .values()
+                .find(|x| x.cache_id.as_ref().is_some_and(|c| c.as_str() == d.name))
+        });
+        let item = match (named, layer) {
+            (_, Some(x)) => link(
+                on_select,
+                Selection::Layer(x.chain_id.clone()),
+                format!("{entry} ({})", super::short(x.chain_id.as_str())),
+            ),
+            (Some(d), None) => link(
+                on_select,
+                Selection::DriverDir(d.name.clone()),
+                entry.clone(),
+            ),
+            (None, None) => html! {
+                <span class="error" data-missing="true" title="no directory has this link">
+                    { format!("{entry} (missing)") }
+                </span>
+            },
+        };
+        html! { <>{ (i > 0).then_some(":") }{ item }</> }
+    });
+    html! { <>{ for entries }</> }
+}
+
 /// A file a finding names: its start, and the findings that say why it does not parse.
 fn file(l: &crate::state::Loaded, path: &str) -> Html {
     html! {
@@ -200,6 +265,10 @@ fn file(l: &crate::state::Loaded, path: &str) -> Html {
             { problems(l, &storesnap_core::Subject::Path(path.to_owned())) }
         </section>
     }
+}
+
+fn text(s: String) -> Html {
+    html! { { s } }
 }
 
 fn join(refs: &[storesnap_core::RefName]) -> String {
@@ -288,23 +357,26 @@ fn image_layers(
     }
 }
 
+/// A link that selects `selection`; `data-target` names what it selects.
+fn link(on_select: &Callback<Selection>, selection: Selection, label: String) -> Html {
+    let on_select = on_select.clone();
+    let target = match &selection {
+        Selection::Layer(c) => c.to_string(),
+        Selection::Image(i) => i.to_string(),
+        Selection::DriverDir(d) | Selection::File(d) => d.clone(),
+        Selection::None => String::new(),
+    };
+    let onclick = Callback::from(move |_: MouseEvent| on_select.emit(selection.clone()));
+    html! { <button class="link mono" data-target={target} {onclick}>{ label }</button> }
+}
+
 /// A layer's neighbours as links: its parent, its children, the images that use it.
 fn layer_links(
     l: &crate::state::Loaded,
     chain: &storesnap_core::ChainId,
     on_select: &Callback<Selection>,
 ) -> Html {
-    let link = |selection: Selection, label: String| {
-        let on_select = on_select.clone();
-        let target = match &selection {
-            Selection::Layer(c) => c.to_string(),
-            Selection::Image(i) => i.to_string(),
-            Selection::DriverDir(d) | Selection::File(d) => d.clone(),
-            Selection::None => String::new(),
-        };
-        let onclick = Callback::from(move |_: MouseEvent| on_select.emit(selection.clone()));
-        html! { <button class="link mono" data-target={target} {onclick}>{ label }</button> }
-    };
+    let link = |selection: Selection, label: String| link(on_select, selection, label);
     let node = l.graph.nodes.get(chain);
     let cache = l
         .store

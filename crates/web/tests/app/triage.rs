@@ -300,3 +300,53 @@ async fn a_tag_pointing_at_a_missing_image_is_a_ghost_its_finding_selects() {
     root.remove();
     mount_at("").remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_lower_that_names_no_directory_is_shown_missing_where_it_stands() {
+    use storesnap_core::snapshot::Entry;
+    let bogus = "l/NOSUCHLINKAAAAAAAAAAAAAAAA";
+    let mut damaged = String::new();
+    let mut count = 0;
+    let bytes = demo_with(|s| {
+        // A layer two deep: its lower names its parent, then the base.
+        let (path, lower) = s
+            .entries
+            .iter()
+            .find_map(|(p, e)| match e {
+                Entry::File(b) if p.ends_with("/lower") && b.contains(&b':') => {
+                    Some((p.clone(), String::from_utf8(b.clone()).unwrap()))
+                }
+                _ => None,
+            })
+            .expect("a lower with two links");
+        let mut links: Vec<&str> = lower.trim().split(':').collect();
+        links[0] = bogus;
+        count = links.len();
+        s.entries
+            .insert(path.clone(), Entry::File(links.join(":").into_bytes()));
+        damaged = path.split('/').nth(1).unwrap().to_owned();
+    });
+    let (root, _) = open("lower.tar.gz", &bytes).await;
+    click(&query_all(&root, "[data-finding-code=overlay-lower-unknown]")[0]);
+    settle().await;
+    assert_eq!(
+        storesnap_web::app::current_hash().selection,
+        storesnap_web::state::Selection::DriverDir(damaged.clone())
+    );
+    // The unknown link stands first, marked missing; each other link selects its layer.
+    let lower = &query_all(&root, "#details [data-links=lower]")[0];
+    let missing = query_all(lower, "[data-missing]");
+    assert_eq!(missing.len(), 1);
+    assert!(missing[0].text_content().unwrap().contains(bogus));
+    let links = query_all(lower, "button[data-target]");
+    assert_eq!(links.len(), count - 1, "{}", lower.text_content().unwrap());
+    let base = links[0].get_attribute("data-target").unwrap();
+    click(&links[0]);
+    settle().await;
+    assert_eq!(
+        storesnap_web::app::current_hash().selection,
+        storesnap_web::state::Selection::Layer(base.parse().unwrap())
+    );
+    root.remove();
+    mount_at("").remove();
+}
