@@ -8,6 +8,7 @@ pub mod bbolt;
 pub mod checks;
 pub mod docker;
 pub mod error;
+pub mod files;
 pub mod finding;
 pub mod graph;
 pub mod id;

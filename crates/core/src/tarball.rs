@@ -7,7 +7,7 @@
 
 use std::io::{self, Read};
 
-const BLOCK: usize = 512;
+pub(crate) const BLOCK: usize = 512;
 /// How much of an unread entry one read skips.
 const SKIP_CHUNK: usize = 256 << 10;
 /// GNU long names and links, and PAX headers, are paths: anything longer is not one.
@@ -20,6 +20,17 @@ pub(crate) struct Header {
     pub link: Vec<u8>,
     pub kind: Kind,
     pub size: u64,
+    pub meta: Meta,
+}
+
+/// What a header says about an entry beyond its name, kind and size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Meta {
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Seconds since the epoch (PAX's fraction dropped).
+    pub mtime: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +41,79 @@ pub(crate) enum Kind {
     HardLink,
     /// Any other type flag, named for the error message.
     Other(&'static str),
+}
+
+impl Kind {
+    pub fn of_flag(flag: u8) -> Kind {
+        match flag {
+            b'0' | 0 | b'7' => Kind::File,
+            b'5' => Kind::Dir,
+            b'2' => Kind::Symlink,
+            b'1' => Kind::HardLink,
+            b'3' => Kind::Other("character device"),
+            b'4' => Kind::Other("block device"),
+            b'6' => Kind::Other("FIFO"),
+            _ => Kind::Other("unknown"),
+        }
+    }
+}
+
+/// What a header block says, before any long name or PAX record is applied.
+pub(crate) struct Block<'a> {
+    pub block: &'a [u8; BLOCK],
+    pub flag: u8,
+    pub size: u64,
+}
+
+impl<'a> Block<'a> {
+    /// Checks the header's checksum and reads its size; `None` for an all-zero block (the end
+    /// of the archive).
+    pub fn parse(block: &'a [u8; BLOCK]) -> io::Result<Option<Block<'a>>> {
+        if block.iter().all(|&b| b == 0) {
+            return Ok(None);
+        }
+        verify_checksum(block)?;
+        Ok(Some(Block {
+            block,
+            flag: block[156],
+            size: parse_size(&block[124..136])?,
+        }))
+    }
+
+    /// Whether this block starts a metadata entry (long name or link, PAX record) that
+    /// describes the next header rather than being an entry itself.
+    pub fn is_meta(&self) -> bool {
+        matches!(self.flag, b'L' | b'K' | b'x' | b'g')
+    }
+
+    pub fn name(&self) -> Vec<u8> {
+        let name = until_nul(&self.block[0..100]);
+        let prefix = until_nul(&self.block[345..500]);
+        // POSIX ustar splits long names into prefix/name; GNU uses that space otherwise.
+        if &self.block[257..263] == b"ustar\0" && !prefix.is_empty() {
+            [prefix, b"/", name].concat()
+        } else {
+            name.to_vec()
+        }
+    }
+
+    pub fn link(&self) -> Vec<u8> {
+        until_nul(&self.block[157..257]).to_vec()
+    }
+
+    /// Mode, owner and time, with PAX's overrides. A field that is not a number reads as 0:
+    /// they are shown, never relied on.
+    pub fn meta(&self, pax: &Pax) -> Meta {
+        let number = |range: std::ops::Range<usize>| parse_size(&self.block[range]).unwrap_or(0);
+        Meta {
+            mode: (number(100..108) & 0o7777_7777) as u32,
+            uid: pax.uid.unwrap_or_else(|| number(108..116)),
+            gid: pax.gid.unwrap_or_else(|| number(116..124)),
+            mtime: pax
+                .mtime
+                .unwrap_or_else(|| i64::try_from(number(136..148)).unwrap_or(i64::MAX)),
+        }
+    }
 }
 
 pub(crate) struct Reader<R> {
@@ -51,16 +135,18 @@ impl<R: Read> Reader<R> {
     /// The next entry's header, or `None` at the end of the archive. Whatever of the previous
     /// entry was not read is skipped first.
     pub fn next(&mut self) -> io::Result<Option<Header>> {
-        let (mut long_path, mut long_link, mut long_size) = (None, None, None);
+        let (mut long_path, mut long_link) = (None, None);
+        let mut records = Pax::default();
         loop {
             self.skip_rest()?;
-            let mut block = [0u8; BLOCK];
-            if !self.read_block(&mut block)? || block.iter().all(|&b| b == 0) {
+            let mut raw = [0u8; BLOCK];
+            if !self.read_block(&mut raw)? {
                 return Ok(None);
             }
-            verify_checksum(&block)?;
-            let size = parse_size(&block[124..136])?;
-            let flag = block[156];
+            let Some(block) = Block::parse(&raw)? else {
+                return Ok(None);
+            };
+            let (flag, size) = (block.flag, block.size);
             match flag {
                 b'L' | b'K' | b'x' => {
                     if size > MAX_META {
@@ -73,12 +159,7 @@ impl<R: Read> Reader<R> {
                     match flag {
                         b'L' => long_path = Some(until_nul(&data).to_vec()),
                         b'K' => long_link = Some(until_nul(&data).to_vec()),
-                        _ => {
-                            let record = pax(&data);
-                            long_path = record.path.or(long_path);
-                            long_link = record.link.or(long_link);
-                            long_size = record.size.or(long_size);
-                        }
+                        _ => records.merge(pax(&data)),
                     }
                     continue;
                 }
@@ -89,29 +170,21 @@ impl<R: Read> Reader<R> {
                 }
                 _ => {}
             }
-            let kind = match flag {
-                b'0' | 0 | b'7' => Kind::File,
-                b'5' => Kind::Dir,
-                b'2' => Kind::Symlink,
-                b'1' => Kind::HardLink,
-                b'3' => Kind::Other("character device"),
-                b'4' => Kind::Other("block device"),
-                b'6' => Kind::Other("FIFO"),
-                _ => Kind::Other("unknown"),
-            };
-            let path = long_path.unwrap_or_else(|| {
-                let name = until_nul(&block[0..100]);
-                let prefix = until_nul(&block[345..500]);
-                // POSIX ustar splits long names into prefix/name; GNU uses that space otherwise.
-                if &block[257..263] == b"ustar\0" && !prefix.is_empty() {
-                    [prefix, b"/", name].concat()
-                } else {
-                    name.to_vec()
-                }
-            });
-            let link = long_link.unwrap_or_else(|| until_nul(&block[157..257]).to_vec());
+            let kind = Kind::of_flag(flag);
+            // PAX records win over GNU long names, which win over the header's own fields.
+            let path = records
+                .path
+                .take()
+                .or(long_path)
+                .unwrap_or_else(|| block.name());
+            let link = records
+                .link
+                .take()
+                .or(long_link)
+                .unwrap_or_else(|| block.link());
+            let meta = block.meta(&records);
             // Go writes a file over 8 GiB with its size in a PAX record.
-            let size = long_size.unwrap_or(size);
+            let size = records.size.unwrap_or(size);
             // Directories and links carry no data, whatever their size field says.
             let size = if kind == Kind::File { size } else { 0 };
             self.begin(size);
@@ -120,6 +193,7 @@ impl<R: Read> Reader<R> {
                 link,
                 kind,
                 size,
+                meta,
             }));
         }
     }
@@ -215,7 +289,7 @@ impl<R: Read> Read for Data<'_, R> {
     }
 }
 
-fn until_nul(b: &[u8]) -> &[u8] {
+pub(crate) fn until_nul(b: &[u8]) -> &[u8] {
     b.iter().position(|&c| c == 0).map_or(b, |i| &b[..i])
 }
 
@@ -255,13 +329,28 @@ fn parse_size(field: &[u8]) -> io::Result<u64> {
 
 /// What storesnap takes from PAX records (`<len> <key>=<value>\n`).
 #[derive(Default)]
-struct Pax {
-    path: Option<Vec<u8>>,
-    link: Option<Vec<u8>>,
-    size: Option<u64>,
+pub(crate) struct Pax {
+    pub path: Option<Vec<u8>>,
+    pub link: Option<Vec<u8>>,
+    pub size: Option<u64>,
+    pub uid: Option<u64>,
+    pub gid: Option<u64>,
+    pub mtime: Option<i64>,
 }
 
-fn pax(data: &[u8]) -> Pax {
+impl Pax {
+    /// Later records win.
+    pub fn merge(&mut self, later: Pax) {
+        self.path = later.path.or(self.path.take());
+        self.link = later.link.or(self.link.take());
+        self.size = later.size.or(self.size);
+        self.uid = later.uid.or(self.uid);
+        self.gid = later.gid.or(self.gid);
+        self.mtime = later.mtime.or(self.mtime);
+    }
+}
+
+pub(crate) fn pax(data: &[u8]) -> Pax {
     let mut out = Pax::default();
     let mut rest = data;
     while !rest.is_empty() {
@@ -281,10 +370,14 @@ fn pax(data: &[u8]) -> Pax {
             match &record[..eq] {
                 b"path" => out.path = Some(record[eq + 1..].to_vec()),
                 b"linkpath" => out.link = Some(record[eq + 1..].to_vec()),
-                b"size" => {
-                    out.size = std::str::from_utf8(&record[eq + 1..])
-                        .ok()
-                        .and_then(|s| s.parse().ok());
+                b"size" => out.size = number(&record[eq + 1..]),
+                b"uid" => out.uid = number(&record[eq + 1..]),
+                b"gid" => out.gid = number(&record[eq + 1..]),
+                // Seconds, with an optional fraction.
+                b"mtime" => {
+                    let value = &record[eq + 1..];
+                    let whole = value.split(|&b| b == b'.').next().unwrap_or_default();
+                    out.mtime = std::str::from_utf8(whole).ok().and_then(|s| s.parse().ok());
                 }
                 _ => {}
             }
@@ -292,6 +385,10 @@ fn pax(data: &[u8]) -> Pax {
         rest = &rest[len..];
     }
     out
+}
+
+fn number(text: &[u8]) -> Option<u64> {
+    std::str::from_utf8(text).ok()?.parse().ok()
 }
 
 #[cfg(test)]

@@ -59,3 +59,198 @@ pub fn summarize(gz: &[u8], max_bytes: u64) -> Result<Summary, String> {
     }
     Ok(out)
 }
+
+/// One JSON line of a tar-split, as `vbatts/tar-split`'s `storage.Entry` writes it.
+#[derive(Deserialize)]
+struct Record {
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(default)]
+    name: Option<String>,
+    /// The name's bytes, when they are not UTF-8.
+    #[serde(default)]
+    name_raw: Option<String>,
+    #[serde(default)]
+    size: u64,
+    /// Segment: raw tar bytes. File: the content's CRC-64, 8 bytes big-endian.
+    #[serde(default)]
+    payload: Option<String>,
+}
+
+/// A segment's bytes since the last file: at most a header, its long names and PAX records,
+/// and the padding before them. Anything longer is not a tar-split moby wrote.
+const MAX_PENDING: usize = 4 << 20;
+
+/// Rebuilds a layer's tar entries from its gzip'd tar-split: each file line gives the name,
+/// size and CRC-64; the raw header bytes in the segment before it give the kind, mode,
+/// owner, time and link target. A tar-split gzip'd twice (as some migrations stored it) is
+/// inflated twice. Linear in the inflated size, which `limits` caps.
+pub fn entries(
+    gz: &[u8],
+    limits: &crate::files::FileLimits,
+) -> Result<Vec<crate::files::FileEntry>, crate::files::FilesError> {
+    use crate::files::FilesError;
+    let mut inflated = Vec::new();
+    let mut decoder = GzDecoder::new(gz).take(limits.max_inflated.saturating_add(1));
+    decoder
+        .read_to_end(&mut inflated)
+        .map_err(|e| FilesError::Gzip(e.to_string()))?;
+    if inflated.len() as u64 > limits.max_inflated {
+        return Err(FilesError::TooLarge(limits.max_inflated));
+    }
+    if inflated.starts_with(&[0x1f, 0x8b]) {
+        let mut twice = Vec::new();
+        GzDecoder::new(&inflated[..])
+            .take(limits.max_inflated.saturating_add(1))
+            .read_to_end(&mut twice)
+            .map_err(|e| FilesError::Gzip(e.to_string()))?;
+        if twice.len() as u64 > limits.max_inflated {
+            return Err(FilesError::TooLarge(limits.max_inflated));
+        }
+        inflated = twice;
+    }
+    parse_lines(&inflated, limits.max_entries)
+}
+
+fn parse_lines(
+    text: &[u8],
+    max_entries: usize,
+) -> Result<Vec<crate::files::FileEntry>, crate::files::FilesError> {
+    use crate::files::{FileEntry, FileKind, FilesError};
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::new();
+    // Raw bytes since the last file line, and how many of them are the last file's padding.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut overflow = false;
+    let mut pad = 0usize;
+    for (index, line) in text.split(|&b| b == b'\n').enumerate() {
+        let line_no = index + 1;
+        let fail = |message: String| FilesError::Line {
+            line: line_no,
+            message,
+        };
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let record: Record =
+            serde_json::from_slice(line).map_err(|e| fail(format!("not tar-split JSON: {e}")))?;
+        match record.kind {
+            2 => {
+                let payload = record.payload.unwrap_or_default();
+                let bytes = b64
+                    .decode(payload.as_bytes())
+                    .map_err(|e| fail(format!("segment is not base64: {e}")))?;
+                // Trailing padding after the last file may run long; a header may not.
+                let room = MAX_PENDING.saturating_sub(pending.len());
+                overflow |= bytes.len() > room;
+                pending.extend_from_slice(&bytes[..bytes.len().min(room)]);
+            }
+            1 => {
+                if out.len() >= max_entries {
+                    return Err(FilesError::TooManyEntries(max_entries));
+                }
+                let name = match (record.name, record.name_raw) {
+                    (Some(n), _) => n,
+                    (None, Some(raw)) => {
+                        let bytes = b64
+                            .decode(raw.as_bytes())
+                            .map_err(|e| fail(format!("name_raw is not base64: {e}")))?;
+                        String::from_utf8_lossy(&bytes).into_owned()
+                    }
+                    (None, None) => return Err(fail("a file line without a name".into())),
+                };
+                let crc64 = match record.payload {
+                    Some(p) if !p.is_empty() => {
+                        let bytes = b64
+                            .decode(p.as_bytes())
+                            .map_err(|e| fail(format!("checksum is not base64: {e}")))?;
+                        let sum: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                            fail(format!("a checksum of {} bytes, not 8", bytes.len()))
+                        })?;
+                        Some(u64::from_be_bytes(sum))
+                    }
+                    _ => None,
+                };
+                if overflow {
+                    return Err(fail(format!(
+                        "more than {MAX_PENDING} raw bytes before {name:?}"
+                    )));
+                }
+                let skip = pad.min(pending.len());
+                let header = last_header(&pending[skip..])
+                    .ok_or_else(|| FilesError::NoHeader { name: name.clone() })?;
+                pending.clear();
+                let kind = FileKind::of_tar(header.kind);
+                let size = if kind == FileKind::File {
+                    record.size
+                } else {
+                    0
+                };
+                pad = ((512 - size % 512) % 512) as usize;
+                // The layer's root ("./") is an entry of no interest to a file tree.
+                let Some(path) = crate::files::clean_path(&name) else {
+                    continue;
+                };
+                out.push(FileEntry {
+                    path,
+                    kind,
+                    size,
+                    mode: header.meta.mode,
+                    uid: header.meta.uid,
+                    gid: header.meta.gid,
+                    mtime: header.meta.mtime,
+                    link: (!header.link.is_empty())
+                        .then(|| String::from_utf8_lossy(&header.link).into_owned()),
+                    crc64: crc64.filter(|_| size > 0),
+                });
+            }
+            other => return Err(fail(format!("unknown entry type {other}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// The header an entry's raw bytes end with: long names, links and PAX records before it
+/// applied. `None` if the bytes hold no whole, valid header.
+fn last_header(mut raw: &[u8]) -> Option<crate::tarball::Header> {
+    use crate::tarball::{pax, until_nul, Block, Header, Kind, Pax, BLOCK};
+    let (mut long_path, mut long_link) = (None, None);
+    let mut records = Pax::default();
+    loop {
+        let block: &[u8; BLOCK] = raw.get(..BLOCK)?.try_into().ok()?;
+        let parsed = Block::parse(block).ok()??;
+        raw = &raw[BLOCK..];
+        if parsed.is_meta() {
+            let size = usize::try_from(parsed.size).ok()?;
+            let data = raw.get(..size)?;
+            match parsed.flag {
+                b'L' => long_path = Some(until_nul(data).to_vec()),
+                b'K' => long_link = Some(until_nul(data).to_vec()),
+                b'x' => records.merge(pax(data)),
+                _ => {}
+            }
+            let padded = size.checked_add((BLOCK - size % BLOCK) % BLOCK)?;
+            raw = raw.get(padded..)?;
+            continue;
+        }
+        let path = records
+            .path
+            .take()
+            .or(long_path)
+            .unwrap_or_else(|| parsed.name());
+        let link = records
+            .link
+            .take()
+            .or(long_link)
+            .unwrap_or_else(|| parsed.link());
+        return Some(Header {
+            path,
+            link,
+            kind: Kind::of_flag(parsed.flag),
+            size: records.size.unwrap_or(parsed.size),
+            meta: parsed.meta(&records),
+        });
+    }
+}

@@ -7,6 +7,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 mod archive;
 mod drivers;
+mod files;
 mod hostile;
 
 use serde_json::Value;
