@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         max_entries: 10_000,
         max_kept_entry: 1 << 20,
         max_kept_total: 4 << 20,
+        max_listed_files: 100_000,
     };
     let Ok((store, mut findings)) = archive::read(data, &limits, &mut |_| {}) else {
         return;

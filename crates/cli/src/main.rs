@@ -4,6 +4,7 @@
 mod check;
 mod engine;
 mod exit;
+mod files;
 mod info;
 mod pack;
 mod report;
@@ -44,6 +45,7 @@ enum Command {
     History(views::HistoryArgs),
     Df(views::DfArgs),
     Report(report::ReportArgs),
+    Files(files::FilesArgs),
     View(view::ViewArgs),
 }
 
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::History(args) => views::history(args),
         Command::Df(args) => views::df(args),
         Command::Report(args) => report::run(args),
+        Command::Files(args) => files::run(args),
         Command::View(args) => view::run(args),
     };
     match result {

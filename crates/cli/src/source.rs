@@ -30,22 +30,41 @@ pub struct Source {
     pub containerd_root: Option<PathBuf>,
 }
 
-/// A store read from a source: the model, what reading met, and the snapshot's manifest
-/// (`None` for an archive).
+/// A store read from a source: the model, what reading met, the snapshot's manifest (`None`
+/// for an archive), and what the source holds of each layer's file list.
 pub struct Loaded {
     pub store: Store,
     /// Findings about single files met while reading; the checks add the rest.
     pub findings: Vec<Finding>,
     pub manifest: Option<Manifest>,
+    pub held: Held,
+}
+
+/// What a source keeps after loading, for the layers' file lists.
+pub enum Held {
+    /// A snapshot's (or a live root's) files, holding the tar-splits.
+    Files(storesnap_core::source::files::Files),
+    /// An archive's scan, holding each layer tar's entries.
+    Archive(Box<archive::Scan>),
+}
+
+impl Held {
+    pub fn layer_files(&self) -> storesnap_core::files::LayerFiles<'_> {
+        match self {
+            Held::Files(files) => storesnap_core::files::LayerFiles::Store(files),
+            Held::Archive(scan) => storesnap_core::files::LayerFiles::Archive(scan),
+        }
+    }
 }
 
 impl Loaded {
-    fn from_snapshot(snapshot: &Snapshot) -> Loaded {
-        let (store, findings) = storesnap_core::source::load(snapshot);
+    fn from_snapshot(snapshot: Snapshot) -> Loaded {
+        let (store, findings) = storesnap_core::source::load(&snapshot);
         Loaded {
             store,
             findings,
-            manifest: Some(snapshot.manifest.clone()),
+            manifest: Some(snapshot.manifest),
+            held: Held::Files(snapshot.entries),
         }
     }
 
@@ -74,7 +93,7 @@ impl Source {
                 namespace: "moby".into(),
             };
             let packed = crate::pack::collect(root, &options, &ProgressBar::hidden())?;
-            return Ok(Loaded::from_snapshot(&packed.snapshot));
+            return Ok(Loaded::from_snapshot(packed.snapshot));
         }
         let path = self
             .snapshot
@@ -97,11 +116,12 @@ impl Source {
                 store,
                 findings,
                 manifest: None,
+                held: Held::Archive(Box::new(scanned)),
             });
         }
         let snapshot = Snapshot::from_reader(open()?, Limits::default())
             .with_context(|| format!("reading {}", path.display()))?;
-        Ok(Loaded::from_snapshot(&snapshot))
+        Ok(Loaded::from_snapshot(snapshot))
     }
 
     /// How to name the source in messages.
@@ -124,4 +144,44 @@ fn progress_bar(total: u64) -> ProgressBar {
         .expect("valid template"),
     );
     bar
+}
+
+/// A source and the images to look at: `SNAPSHOT|ARCHIVE [IMAGE…]`, or `--root DIR [IMAGE…]`.
+#[derive(Debug, clap::Args)]
+pub struct SourceAndImages {
+    /// The snapshot or `docker save` archive (omitted with --root), then images: tags
+    /// (`local/app:v1`; the tag defaults to `latest`), full IDs or unique ID prefixes.
+    #[arg(value_name = "SNAPSHOT|ARCHIVE [IMAGE]")]
+    args: Vec<String>,
+    /// Read a live Docker data root instead, e.g. /var/lib/docker.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// With --root, for a containerd image store: the containerd root.
+    #[arg(long, value_name = "DIR", requires = "root")]
+    containerd_root: Option<PathBuf>,
+}
+
+impl SourceAndImages {
+    /// The source, and the image names given after it.
+    pub fn split(&self) -> anyhow::Result<(Source, &[String])> {
+        match (&self.root, self.args.as_slice()) {
+            (Some(root), images) => Ok((
+                Source {
+                    snapshot: None,
+                    root: Some(root.clone()),
+                    containerd_root: self.containerd_root.clone(),
+                },
+                images,
+            )),
+            (None, [snapshot, images @ ..]) => Ok((
+                Source {
+                    snapshot: Some(snapshot.into()),
+                    root: None,
+                    containerd_root: None,
+                },
+                images,
+            )),
+            (None, []) => anyhow::bail!("give a snapshot or an archive, or --root DIR"),
+        }
+    }
 }

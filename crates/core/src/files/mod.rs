@@ -5,9 +5,13 @@
 //! Every source produces [`FileEntry`] lists; [`stack`] turns an image's lists into per-layer
 //! changes and a merged tree; [`efficiency`] computes dive's figures and storesnap's own.
 
+mod crc64;
 pub mod efficiency;
+mod source;
 mod stack;
 
+pub use crc64::Crc64;
+pub use source::{image_layers, LayerFiles};
 pub use stack::{stack, Change, ChangeKind, LayerChanges, Merged, Stacked};
 
 /// The kind of a tar entry.
@@ -158,6 +162,9 @@ pub enum FilesError {
     Line { line: usize, message: String },
     #[error("entry {name:?} has no tar header before it")]
     NoHeader { name: String },
+    /// The source holds no file list for the layer; says why.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 #[cfg(test)]

@@ -23,6 +23,9 @@ pub struct ScanLimits {
     pub max_kept_entry: u64,
     /// Bytes of all kept metadata together.
     pub max_kept_total: u64,
+    /// File entries listed from all layers together (for file trees and wasted space); a
+    /// layer past it is listed as cut.
+    pub max_listed_files: usize,
 }
 
 impl Default for ScanLimits {
@@ -31,6 +34,7 @@ impl Default for ScanLimits {
             max_entries: 1_000_000,
             max_kept_entry: 20 << 20,
             max_kept_total: 256 << 20,
+            max_listed_files: 4_000_000,
         }
     }
 }
@@ -130,6 +134,13 @@ pub struct LayerScan {
     /// Bytes of its symlinks' targets: overlay2 counts them in a layer's size (it measures
     /// the applied directory, where a symlink's size is its target's length).
     pub symlink_bytes: u64,
+    /// Its entries, each regular file with the CRC-64 of its content (as tar-split records
+    /// it), in tar order; empty past the scan's `max_listed_files`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::files::FileEntry>,
+    /// More entries than the scan's budget left to list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub files_cut: bool,
 }
 
 impl LayerScan {
@@ -171,6 +182,7 @@ pub fn scan<R: Read>(input: R, limits: &ScanLimits, progress: &mut dyn FnMut(u64
     };
     let mut tar = Reader::new(tar);
     let mut kept = 0u64;
+    let mut listable = limits.max_listed_files;
     loop {
         let header = match tar.next() {
             Ok(Some(h)) => h,
@@ -217,7 +229,7 @@ pub fn scan<R: Read>(input: R, limits: &ScanLimits, progress: &mut dyn FnMut(u64
             Kind::Other(kind) => Scanned::Other { kind: kind.into() },
             Kind::File => {
                 let keep = kept < limits.max_kept_total && header.size <= limits.max_kept_entry;
-                match scan_file(tar.data(), header.size, keep) {
+                match scan_file(tar.data(), header.size, keep, &mut listable) {
                     Ok(file) => {
                         kept += file.content.as_ref().map_or(0, |c| c.len() as u64);
                         Scanned::File(file)
@@ -253,7 +265,7 @@ fn describe_outer_error(e: &io::Error) -> String {
 
 /// One regular file, read to its end through the hashers. An error is the outer stream's
 /// (the archive itself is cut or damaged); a layer that does not inflate is only noted.
-fn scan_file(data: impl Read, size: u64, keep: bool) -> io::Result<FileScan> {
+fn scan_file(data: impl Read, size: u64, keep: bool, listable: &mut usize) -> io::Result<FileScan> {
     let mut raw = Hashing::new(data);
     let head = read_head(&mut raw, 512)?;
     let unsupported = Compression::sniff(&head).err();
@@ -279,7 +291,7 @@ fn scan_file(data: impl Read, size: u64, keep: bool) -> io::Result<FileScan> {
         });
     } else {
         let mut stream = io::Cursor::new(head).chain(&mut raw);
-        layer = Some(scan_layer(&mut stream, sniffed));
+        layer = Some(scan_layer(&mut stream, sniffed, listable));
     }
     // Whatever the layer reader left unread still counts toward the digest.
     io::copy(&mut raw, &mut io::sink())?;
@@ -305,22 +317,22 @@ fn scan_file(data: impl Read, size: u64, keep: bool) -> io::Result<FileScan> {
 
 /// Inflates (when compressed) and walks the tar headers of one layer. Errors land in the
 /// result: the caller still drains and hashes the raw bytes.
-fn scan_layer(stream: &mut dyn Read, compression: Compression) -> LayerScan {
+fn scan_layer(stream: &mut dyn Read, compression: Compression, listable: &mut usize) -> LayerScan {
     let mut out = LayerScan {
         compression: Some(compression),
         ..LayerScan::default()
     };
     let result = match compression {
-        Compression::None => walk_tar(stream, &mut out).map(|()| None),
+        Compression::None => walk_tar(stream, &mut out, listable).map(|()| None),
         Compression::Gzip => {
             let mut inflated = Hashing::new(MultiGzDecoder::new(BufReader::new(stream)));
-            walk_tar(&mut inflated, &mut out)
+            walk_tar(&mut inflated, &mut out, listable)
                 .and_then(|()| io::copy(&mut inflated, &mut io::sink()).map(|_| ()))
                 .map(|()| Some(inflated.finish().0))
         }
         Compression::Zstd => {
             let mut inflated = Hashing::new(ZstdFrames::new(BufReader::new(stream)));
-            walk_tar(&mut inflated, &mut out)
+            walk_tar(&mut inflated, &mut out, listable)
                 .and_then(|()| io::copy(&mut inflated, &mut io::sink()).map(|_| ()))
                 .map(|()| Some(inflated.finish().0))
         }
@@ -337,8 +349,10 @@ fn scan_layer(stream: &mut dyn Read, compression: Compression) -> LayerScan {
     out
 }
 
-/// Counts a layer tar's entries and file bytes; reads on to the end of the tar.
-fn walk_tar(stream: &mut dyn Read, out: &mut LayerScan) -> io::Result<()> {
+/// Counts a layer tar's entries and file bytes, and lists them while `listable` lasts, each
+/// file with the CRC-64 of its content; reads on to the end of the tar.
+fn walk_tar(stream: &mut dyn Read, out: &mut LayerScan, listable: &mut usize) -> io::Result<()> {
+    use crate::files::{clean_path, Crc64, FileEntry, FileKind};
     let mut tar = Reader::new(stream);
     while let Some(header) = tar.next()? {
         out.entries += 1;
@@ -347,6 +361,37 @@ fn walk_tar(stream: &mut dyn Read, out: &mut LayerScan) -> io::Result<()> {
             Kind::Symlink => out.symlink_bytes += header.link.len() as u64,
             _ => {}
         }
+        if out.files_cut {
+            continue;
+        }
+        if *listable == 0 {
+            out.files_cut = true;
+            out.files = Vec::new();
+            continue;
+        }
+        let Some(path) = clean_path(&String::from_utf8_lossy(&header.path)) else {
+            continue;
+        };
+        *listable -= 1;
+        let crc64 = if header.kind == Kind::File && header.size > 0 {
+            let mut crc = Crc64::default();
+            io::copy(&mut tar.data(), &mut crc)?;
+            Some(crc.sum())
+        } else {
+            None
+        };
+        out.files.push(FileEntry {
+            path,
+            kind: FileKind::of_tar(header.kind),
+            size: header.size,
+            mode: header.meta.mode,
+            uid: header.meta.uid,
+            gid: header.meta.gid,
+            mtime: header.meta.mtime,
+            link: (!header.link.is_empty())
+                .then(|| String::from_utf8_lossy(&header.link).into_owned()),
+            crc64,
+        });
     }
     Ok(())
 }
