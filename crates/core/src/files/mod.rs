@@ -12,7 +12,7 @@ mod stack;
 
 pub use crc64::Crc64;
 pub use source::{image_layers, LayerFiles};
-pub use stack::{stack, Change, ChangeKind, LayerChanges, Merged, Stacked};
+pub use stack::{stack, Change, ChangeKind, Gone, LayerChanges, Merged, Stacked};
 
 /// The kind of a tar entry.
 #[derive(

@@ -82,12 +82,30 @@ pub struct Stacked {
     pub layers: Vec<LayerChanges>,
     /// What a container started from the image sees, by path.
     pub merged: BTreeMap<String, Merged>,
+    /// Every non-empty version a layer wrote that the image no longer shows, in the order
+    /// the layers lost them.
+    pub gone: Vec<Gone>,
+}
+
+/// A version of a file that a later write or removal took out of view: its bytes are still
+/// in the layer that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Gone {
+    pub path: String,
+    pub size: u64,
+    /// The layer that wrote it.
+    pub layer: usize,
+    /// The layer that took it out of view.
+    pub by: usize,
+    /// `Removed`; `Modified` for other content written over it; `Same` for the same again.
+    pub how: ChangeKind,
 }
 
 /// Stacks `layers` (base first). Linear in the entries, times a log for the map.
 pub fn stack(layers: &[Vec<FileEntry>]) -> Stacked {
     let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     let mut out = Vec::with_capacity(layers.len());
+    let mut gone = Vec::new();
     for (index, entries) in layers.iter().enumerate() {
         let mut changes = Vec::new();
         // Whiteouts and opaque markers act on the layers below only, wherever they stand in
@@ -104,13 +122,15 @@ pub fn stack(layers: &[Vec<FileEntry>]) -> Stacked {
                         changes.push(removed(&path, kind, size));
                     }
                 }
-                remove_under(&mut merged, dir);
+                remove_under(&mut merged, dir, index, &mut gone);
             } else if let Some(path) = entry.whiteout_of() {
                 if let Some(m) = merged.get(&path) {
                     let (_, size) = subtree(&merged, &path);
                     changes.push(removed(&path, m.entry.kind, size));
-                    merged.remove(&path);
-                    remove_under(&mut merged, &path);
+                    if let Some(m) = merged.remove(&path) {
+                        lose(&mut gone, m, index, ChangeKind::Removed);
+                    }
+                    remove_under(&mut merged, &path, index, &mut gone);
                 }
             }
         }
@@ -144,7 +164,7 @@ pub fn stack(layers: &[Vec<FileEntry>]) -> Stacked {
                         changes.push(removed(&path, kind, size));
                     }
                 }
-                remove_under(&mut merged, &entry.path);
+                remove_under(&mut merged, &entry.path, index, &mut gone);
             }
             let change = Change {
                 path: entry.path.clone(),
@@ -160,13 +180,21 @@ pub fn stack(layers: &[Vec<FileEntry>]) -> Stacked {
                     changes.push(change);
                 }
             }
-            merged.insert(
+            let replaced = merged.insert(
                 entry.path.clone(),
                 Merged {
                     entry: entry.clone(),
                     layer: index,
                 },
             );
+            if let Some(old) = replaced {
+                let how = if same(&old.entry, entry) {
+                    ChangeKind::Same
+                } else {
+                    ChangeKind::Modified
+                };
+                lose(&mut gone, old, index, how);
+            }
         }
         changes.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
         out.push(LayerChanges { changes });
@@ -174,6 +202,20 @@ pub fn stack(layers: &[Vec<FileEntry>]) -> Stacked {
     Stacked {
         layers: out,
         merged,
+        gone,
+    }
+}
+
+/// Records a version taken out of view, if it held any bytes.
+fn lose(gone: &mut Vec<Gone>, m: Merged, by: usize, how: ChangeKind) {
+    if m.entry.size > 0 {
+        gone.push(Gone {
+            path: m.entry.path,
+            size: m.entry.size,
+            layer: m.layer,
+            by,
+            how,
+        });
     }
 }
 
@@ -211,9 +253,11 @@ fn under(merged: &BTreeMap<String, Merged>, dir: &str) -> Vec<String> {
         .collect()
 }
 
-fn remove_under(merged: &mut BTreeMap<String, Merged>, dir: &str) {
+fn remove_under(merged: &mut BTreeMap<String, Merged>, dir: &str, by: usize, gone: &mut Vec<Gone>) {
     for path in under(merged, dir) {
-        merged.remove(&path);
+        if let Some(m) = merged.remove(&path) {
+            lose(gone, m, by, ChangeKind::Removed);
+        }
     }
 }
 

@@ -296,3 +296,103 @@ fn a_file_without_checksums_is_never_the_same() {
     let s = stack(&[vec![a.clone()], vec![a]]);
     assert_eq!(s.layers[1].changes[0].kind, ChangeKind::Modified);
 }
+
+/// The worked example of dive's algorithm (its efficiency.go read line by line): a file
+/// modified, a file deleted, a directory that only grows.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn dive_counts_as_dive_counts() {
+    use storesnap_core::files::efficiency::dive;
+    let layers = vec![
+        vec![
+            file("a", 100, 1),
+            file("b", 50, 2),
+            dir("d"),
+            file("d/x", 10, 3),
+        ],
+        vec![
+            file("a", 120, 4),
+            file(".wh.b", 0, 0),
+            dir("d"),
+            file("d/y", 5, 5),
+        ],
+    ];
+    let r = dive(&layers);
+    assert_eq!(r.efficiency, 115.0 / 285.0);
+    assert_eq!(
+        (r.size_bytes, r.user_size_bytes, r.wasted_bytes),
+        (285, 125, 270)
+    );
+    assert_eq!(r.wasted_user_percent, 2.16);
+    let listed: Vec<(&str, usize, u64)> = r
+        .inefficiencies
+        .iter()
+        .map(|i| (i.path.as_str(), i.count, i.size))
+        .collect();
+    assert_eq!(listed, [("/a", 2, 220), ("/b", 2, 50)]);
+    // Each layer's nodes, children first: the directory after its files.
+    let paths: Vec<&str> = r.layers[0]
+        .file_list
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(paths, ["a", "b", "d/x", "d"]);
+    assert_eq!(r.layers[0].file_list[3].file_mode, 0o755 | 1 << 31);
+    assert!(r.layers[0].file_list[3].is_dir);
+}
+
+/// What dive leaves out, and storesnap counts: an opaque directory's hidden files, a deleted
+/// directory's contents, and the copy of a rewritten file that is not in the image.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn storesnap_counts_what_dive_leaves_out() {
+    use storesnap_core::files::efficiency::{dive, own, WasteKind};
+    let layers = vec![
+        vec![
+            dir("opq"),
+            file("opq/old", 40, 1),
+            dir("gone"),
+            file("gone/x", 30, 2),
+            file("same", 7, 3),
+        ],
+        vec![
+            dir("opq"),
+            file("opq/.wh..wh..opq", 0, 0),
+            file("opq/new", 1, 4),
+            file(".wh.gone", 0, 0),
+            file("same", 7, 3),
+        ],
+    ];
+    let d = dive(&layers);
+    // dive: the opaque directory hides nothing; the removed directory's 30 bytes count once
+    // for its path, which is not met twice; only the rewrite of `same` is an inefficiency,
+    // worth both copies.
+    let listed: Vec<(&str, usize, u64)> = d
+        .inefficiencies
+        .iter()
+        .map(|i| (i.path.as_str(), i.count, i.size))
+        .collect();
+    assert_eq!(listed, [("/same", 2, 14)]);
+    let o = own(&layers);
+    assert_eq!(
+        (o.removed_bytes, o.updated_bytes, o.duplicate_bytes),
+        (70, 0, 7)
+    );
+    assert_eq!(o.wasted_bytes, 77);
+    assert_eq!(o.size_bytes, 85);
+    assert_eq!(o.efficiency, 8.0 / 85.0);
+    let kinds: Vec<(&str, WasteKind, u64)> = o
+        .wastes
+        .iter()
+        .map(|w| (w.path.as_str(), w.kind, w.wasted))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("/opq/old", WasteKind::Removed, 40),
+            ("/gone/x", WasteKind::Removed, 30),
+            ("/same", WasteKind::Duplicate, 7)
+        ]
+    );
+    assert_eq!(o.wastes[2].versions, 2);
+}
