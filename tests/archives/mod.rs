@@ -50,13 +50,24 @@ fn json_lines(text: &str) -> Vec<Value> {
 fn saved(scenario: Scenario) -> Vec<(PathBuf, String)> {
     let dir = archives(scenario);
     let mut out = Vec::new();
-    for name in ["single", "shared", "digest", "buildkit", "zstd", "oci"] {
+    for name in [
+        "single",
+        "shared",
+        "digest",
+        "buildkit",
+        "zstd",
+        "oci",
+        "waste-classic",
+        "waste-buildkit",
+    ] {
         let tar = dir.join(format!("{name}.tar"));
         if tar.exists() {
             out.push((tar, name.to_owned()));
         }
     }
-    out.push((dir.join("single.tar.gz"), "single".to_owned()));
+    if scenario != Scenario::Waste {
+        out.push((dir.join("single.tar.gz"), "single".to_owned()));
+    }
     out
 }
 

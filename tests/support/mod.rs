@@ -56,11 +56,13 @@ pub enum Scenario {
     D26Graph,
     /// The full scenario on Docker 26 with the containerd image store.
     D26Containerd,
+    /// Images whose layers delete, overwrite, rewrite and hide files (wasted space).
+    Waste,
 }
 
 impl Scenario {
     /// Every scenario, for tests that hold for any healthy store.
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Basic,
         Scenario::Full,
         Scenario::Vfs,
@@ -71,6 +73,7 @@ impl Scenario {
         Scenario::D28Native,
         Scenario::D26Graph,
         Scenario::D26Containerd,
+        Scenario::Waste,
     ];
 
     /// The scenarios whose images live in containerd.
@@ -93,6 +96,7 @@ impl Scenario {
             Scenario::D28Native => "d28-native",
             Scenario::D26Graph => "d26-graph",
             Scenario::D26Containerd => "d26-containerd",
+            Scenario::Waste => "waste",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! root, the clock, the terminal, exit codes) and hands bytes to `storesnap-core`.
 
 mod check;
+mod efficiency;
 mod engine;
 mod exit;
 mod files;
@@ -46,6 +47,7 @@ enum Command {
     Df(views::DfArgs),
     Report(report::ReportArgs),
     Files(files::FilesArgs),
+    Efficiency(efficiency::EfficiencyArgs),
     View(view::ViewArgs),
 }
 
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Df(args) => views::df(args),
         Command::Report(args) => report::run(args),
         Command::Files(args) => files::run(args),
+        Command::Efficiency(args) => efficiency::run(args),
         Command::View(args) => view::run(args),
     };
     match result {

@@ -396,3 +396,102 @@ fn storesnap_counts_what_dive_leaves_out() {
     );
     assert_eq!(o.wastes[2].versions, 2);
 }
+
+/// dive's own outputs, from its v0.13.1 efficiency, analysis and export code compiled with Go
+/// 1.24.4 and run on layer tars of these entries (recorded when this was written; dive cannot
+/// be built offline here). Each row: the layers, then score, wasted bytes, size and user size,
+/// and the inefficiencies in dive's order.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn dive_matches_dives_own_outputs() {
+    use storesnap_core::files::efficiency::dive;
+    let check = |layers: Vec<Vec<FileEntry>>,
+                 score: f64,
+                 wasted: u64,
+                 sizes: (u64, u64),
+                 list: &[(&str, usize, u64)]| {
+        let r = dive(&layers);
+        assert_eq!(r.efficiency, score, "{layers:?}");
+        assert_eq!(r.wasted_bytes, wasted, "{layers:?}");
+        assert_eq!((r.size_bytes, r.user_size_bytes), sizes, "{layers:?}");
+        let got: Vec<(&str, usize, u64)> = r
+            .inefficiencies
+            .iter()
+            .map(|i| (i.path.as_str(), i.count, i.size))
+            .collect();
+        assert_eq!(got, list, "{layers:?}");
+        r
+    };
+    // A removed directory: its bytes count once for its path, which no other layer meets; the
+    // empty directory `e` met twice is an inefficiency of 0 bytes.
+    let r = check(
+        vec![
+            vec![dir("d"), file("d/x", 10, 1), file("d/y", 20, 2), dir("e")],
+            vec![file(".wh.d", 0, 0), dir("e")],
+        ],
+        1.0,
+        0,
+        (30, 0),
+        &[("/e", 2, 0)],
+    );
+    assert!(r.wasted_user_percent.is_nan());
+    // A whiteout of nothing: dive stops reading the layer there, and the path's -1 stays in
+    // the score.
+    check(
+        vec![
+            vec![file("a", 100, 1), file("z", 7, 2)],
+            vec![file(".wh.nothere", 0, 0), file("z", 9, 3)],
+        ],
+        106.0 / 107.0,
+        0,
+        (116, 9),
+        &[],
+    );
+    // Opaque markers are ignored.
+    check(
+        vec![
+            vec![dir("d"), file("d/x", 10, 1)],
+            vec![dir("d"), file("d/.wh..wh..opq", 0, 0), file("d/x", 11, 2)],
+        ],
+        10.0 / 21.0,
+        21,
+        (21, 11),
+        &[("/d/x", 2, 21)],
+    );
+    // Leaves are visited by path component: `a/b` before `a-b`.
+    let twice = || vec![file("a/b", 5, 1), file("a-b", 5, 2)];
+    check(
+        vec![twice(), twice()],
+        0.5,
+        20,
+        (20, 10),
+        &[("/a-b", 2, 10), ("/a/b", 2, 10)],
+    );
+    // Thirty ties: Go's unstable sort decides their order.
+    let layer = || {
+        (0..30u64)
+            .map(|i| {
+                file(
+                    &format!("f{i:02}"),
+                    if i.is_multiple_of(3) { 20 } else { 10 },
+                    i,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let order = "f03 f06 f27 f09 f12 f24 f00 f18 f21 f15 f19 f16 f17 f22 f23 f01 f13 f25 f11 f10 \
+                 f26 f08 f07 f28 f05 f04 f29 f02 f20 f14";
+    let want: Vec<(String, usize, u64)> = order
+        .split_whitespace()
+        .map(|f| {
+            let i: u64 = f[1..].parse().unwrap();
+            (
+                format!("/{f}"),
+                2,
+                if i.is_multiple_of(3) { 40 } else { 20 },
+            )
+        })
+        .collect();
+    let want: Vec<(&str, usize, u64)> = want.iter().map(|(p, c, s)| (p.as_str(), *c, *s)).collect();
+    check(vec![layer(), layer()], 0.5, 800, (800, 400), &want);
+}
