@@ -10,6 +10,8 @@ mod archives;
 mod containerd;
 /// `check`: each kind of damage to a real store gives exactly its findings.
 mod damage;
+/// `diff`: two snapshots of one store, before and after real changes.
+mod diff;
 /// What is inside layers: file lists, layer changes, wasted space as dive counts it.
 mod files;
 /// The committed fixtures in crates/core/tests/data still match what the harness makes.

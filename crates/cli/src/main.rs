@@ -2,6 +2,7 @@
 //! root, the clock, the terminal, exit codes) and hands bytes to `storesnap-core`.
 
 mod check;
+mod diff;
 mod efficiency;
 mod engine;
 mod exit;
@@ -48,6 +49,7 @@ enum Command {
     Report(report::ReportArgs),
     Files(files::FilesArgs),
     Efficiency(efficiency::EfficiencyArgs),
+    Diff(diff::DiffArgs),
     View(view::ViewArgs),
 }
 
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Files(args) => files::run(args),
         Command::Efficiency(args) => efficiency::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::View(args) => view::run(args),
     };
     match result {

@@ -6,6 +6,7 @@
 
 pub mod bbolt;
 pub mod checks;
+pub mod diff;
 pub mod docker;
 pub mod error;
 pub mod files;
