@@ -8,16 +8,16 @@ use gloo::file::callbacks::FileReader;
 use yew::prelude::*;
 
 use crate::components::{
-    containerd::ContainerdPane, details::Details, driver_dirs::DriverDirs, findings::Findings,
-    graph::Graph, images::Images, loader::Loader, overview::Overview, redactions::Redactions,
-    report::Report, store_timeline::StoreTimeline, timeline::Timeline,
+    containerd::ContainerdPane, details::Details, driver_dirs::DriverDirs, file_tree::FileTree,
+    findings::Findings, graph::Graph, images::Images, loader::Loader, overview::Overview,
+    redactions::Redactions, report::Report, store_timeline::StoreTimeline, timeline::Timeline,
+    waste::Waste,
 };
 use crate::hash::{Hash, Source};
 use crate::open::{fetch_blob, open_blob, read_file, Opener};
 use crate::state::{Action, Loading, Stage, State};
 use storesnap_core::docker::human_size;
 
-/// A callback that turns its value into an action for the reducer.
 /// A callback that dispatches `action`, made once: the same callback on every render, so a
 /// pane whose data did not change is not drawn again when the view pans or zooms.
 #[hook]
@@ -220,11 +220,13 @@ pub fn app() -> Html {
                     </section>
                     <aside class="side inspector">
                         <Details loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
+                        <FileTree loaded={loaded.clone()} files={state.files.clone()} selection={state.selection.clone()} />
                         <ContainerdPane loaded={loaded.clone()} selection={state.selection.clone()} />
                         <Timeline loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
                     </aside>
                     <section class="lower">
-                        <Images loaded={loaded.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
+                        <Waste loaded={loaded.clone()} files={state.files.clone()} on_select={on_select.clone()} />
+                        <Images loaded={loaded.clone()} files={state.files.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
                             on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all}
                             sort={state.sort} {on_sort} />
                         <DriverDirs loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod components;
+pub mod files;
 pub mod hash;
 pub mod open;
 pub mod state;

@@ -12,6 +12,7 @@ use storesnap_core::{Progress, SlicedReader, Snapshot};
 use yew::prelude::*;
 
 use crate::app::current_hash;
+use crate::files::{FilesData, Listing};
 use crate::state::{Action, Loaded, Selection, Stage, State, LIMITS};
 use crate::worker;
 
@@ -110,8 +111,10 @@ impl Opener {
                 fallback_blob.clone(),
                 start,
             ),
-            worker::Message::Ready | worker::Message::Checking | worker::Message::Loaded { .. } => {
-            }
+            worker::Message::Ready
+            | worker::Message::Checking
+            | worker::Message::Loaded { .. }
+            | worker::Message::Surveyed { .. } => {}
             worker::Message::Failed { message } => state.dispatch(Action::Opened {
                 ticket,
                 result: Err(format!("{name}: {message}")),
@@ -189,6 +192,16 @@ impl Opener {
                 result: Err(format!("{name}: {message}")),
                 selection: Selection::None,
             }),
+            worker::Message::Surveyed { survey, tar_splits } => {
+                let bytes = tar_splits
+                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<js_sys::Uint8Array>(t).ok())
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default();
+                let listing = Listing::TarSplits(Listing::decode(&bytes));
+                state.dispatch(Action::Files(Rc::new(FilesData::new(
+                    ticket, listing, *survey,
+                ))));
+            }
             worker::Message::Ready | worker::Message::Done { .. } => {}
         };
         match worker::start(&blob, worker::Job::Snapshot, on_message) {
@@ -230,16 +243,24 @@ impl Opener {
                     );
                     loaded.keep_raw(&snapshot);
                     loaded.timing = Some((read - start, js_sys::Date::now() - read));
-                    Ok(Rc::new(loaded))
+                    Ok((Rc::new(loaded), Listing::of_snapshot(&snapshot)))
                 }
                 Err(e) => Err(format!("{name}: {e}")),
             };
             let selection = current_hash().selection;
+            let (result, listing) = match result {
+                Ok((loaded, listing)) => (Ok(loaded), Some(listing)),
+                Err(e) => (Err(e), None),
+            };
+            let surveyed = result.as_ref().ok().cloned().zip(listing);
             state.dispatch(Action::Opened {
                 ticket,
                 result,
                 selection,
             });
+            if let Some((loaded, listing)) = surveyed {
+                survey_later(&state, &loaded, listing).await;
+            }
         });
     }
 }
@@ -289,7 +310,7 @@ fn finish_archive(
     wasm_bindgen_futures::spawn_local(async move {
         TimeoutFuture::new(0).await;
         let read = js_sys::Date::now();
-        let result = archive::load(&scan)
+        let loaded = archive::load(&scan)
             .map(|(store, mut findings)| {
                 findings.extend(storesnap_core::checks::check(&store));
                 storesnap_core::checks::sort_findings(&mut findings);
@@ -302,10 +323,25 @@ fn finish_archive(
             .map_err(|e| format!("{name}: {e}"));
         state.dispatch(Action::Opened {
             ticket,
-            result,
+            result: loaded.clone(),
             selection: current_hash().selection,
         });
+        if let Ok(loaded) = loaded {
+            survey_later(&state, &loaded, Listing::Archive(Box::new(scan))).await;
+        }
     });
+}
+
+/// Surveys wasted space on the page, after the snapshot is drawn: for archives, whose layers
+/// were listed while they were hashed, and where no worker runs.
+async fn survey_later(state: &UseReducerHandle<State>, loaded: &Rc<Loaded>, listing: Listing) {
+    TimeoutFuture::new(0).await;
+    let survey = listing.survey(&loaded.store);
+    state.dispatch(Action::Files(Rc::new(FilesData::new(
+        loaded.ticket,
+        listing,
+        survey,
+    ))));
 }
 
 /// Without a worker (a viewer hosted without its worker script), the page scans the archive

@@ -226,6 +226,8 @@ pub struct State {
     pub notice: Option<String>,
     /// The findings pane shows only this severity, when set.
     pub severity: Option<Severity>,
+    /// The loaded snapshot's layer file lists and wasted-space survey, once read.
+    pub files: Option<Rc<crate::files::FilesData>>,
 }
 
 /// A column of the images table.
@@ -343,6 +345,8 @@ pub enum Action {
     SetView(Option<View>),
     /// Show only one severity's findings, or all (`None`).
     ShowSeverity(Option<Severity>),
+    /// The file lists and survey of the snapshot they name are read.
+    Files(Rc<crate::files::FilesData>),
 }
 
 impl Reducible for State {
@@ -362,6 +366,7 @@ impl Reducible for State {
             loading: self.loading.clone(),
             notice: None,
             severity: self.severity,
+            files: self.files.clone(),
         };
         let current = |ticket| next_ticket_is(&self.loading, ticket);
         match action {
@@ -413,6 +418,7 @@ impl Reducible for State {
                         next = State {
                             loaded: Some(loaded),
                             selection,
+                            files: self.files.clone().filter(|f| f.ticket == ticket),
                             ..State::default()
                         };
                     }
@@ -447,6 +453,17 @@ impl Reducible for State {
             }
             Action::SetView(view) => next.view = view,
             Action::ShowSeverity(severity) => next.severity = severity,
+            // The worker may survey before the page has taken the snapshot in: kept for it.
+            Action::Files(files) => {
+                if next
+                    .loaded
+                    .as_ref()
+                    .is_some_and(|l| l.ticket == files.ticket)
+                    || current(files.ticket)
+                {
+                    next.files = Some(files);
+                }
+            }
         }
         Rc::new(next)
     }

@@ -17,6 +17,8 @@
 mod dive;
 mod gosort;
 mod own;
+mod survey;
 
 pub use dive::{dive, DiveLayer, DiveReport, GoFileInfo, Inefficiency};
 pub use own::{own, OwnReport, Waste, WasteKind};
+pub use survey::{survey, ImageWaste, Offender, Survey};

@@ -9,6 +9,7 @@ mod crc64;
 pub mod efficiency;
 mod source;
 mod stack;
+pub mod tree;
 
 pub use crc64::Crc64;
 pub use source::{image_layers, LayerFiles};

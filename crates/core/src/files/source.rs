@@ -16,7 +16,50 @@ pub enum LayerFiles<'a> {
     Archive(&'a Scan),
 }
 
-impl LayerFiles<'_> {
+impl<'a> LayerFiles<'a> {
+    /// A store's gzip'd tar-split for the layer `chain`, unread; `Unavailable` says why there
+    /// is none (an archive has none: it has the tars).
+    pub fn tar_split(&self, store: &Store, chain: &ChainId) -> Result<&'a [u8], FilesError> {
+        let LayerFiles::Store(files) = *self else {
+            return Err(FilesError::Unavailable(
+                "an archive holds tars, not tar-splits".into(),
+            ));
+        };
+        if store.containerd.is_some() {
+            return Err(FilesError::Unavailable(
+                "the containerd image store keeps no tar-split; `docker save` the image and open \
+                 the archive instead"
+                    .into(),
+            ));
+        }
+        let layer = store
+            .layers
+            .get(chain)
+            .ok_or_else(|| FilesError::Unavailable("the store does not have this layer".into()))?;
+        let candidates = [
+            format!(
+                "image/{}/layerdb/sha256/{}/tar-split.json.gz",
+                store.driver,
+                chain.hex()
+            ),
+            layer
+                .cache_id
+                .as_ref()
+                .map(|c| format!("graph/{}/tar-data.json.gz", c.as_str()))
+                .unwrap_or_default(),
+        ];
+        candidates
+            .iter()
+            .find_map(|p| file(files, p))
+            .ok_or_else(|| {
+                FilesError::Unavailable(if layer.tar_split {
+                    "its tar-split was left out of the snapshot (`pack --no-tar-split`)".into()
+                } else {
+                    "the store has no tar-split for it".into()
+                })
+            })
+    }
+
     /// The entries of the layer `chain` of `store`, in tar order.
     pub fn list(
         &self,
@@ -24,42 +67,14 @@ impl LayerFiles<'_> {
         chain: &ChainId,
         limits: &FileLimits,
     ) -> Result<Vec<FileEntry>, FilesError> {
-        let layer = store
-            .layers
-            .get(chain)
-            .ok_or_else(|| FilesError::Unavailable("the store does not have this layer".into()))?;
+        if !store.layers.contains_key(chain) {
+            return Err(FilesError::Unavailable(
+                "the store does not have this layer".into(),
+            ));
+        }
         match self {
-            LayerFiles::Store(files) => {
-                if store.containerd.is_some() {
-                    return Err(FilesError::Unavailable(
-                        "the containerd image store keeps no tar-split; `docker save` the image \
-                         and open the archive instead"
-                            .into(),
-                    ));
-                }
-                let candidates = [
-                    format!(
-                        "image/{}/layerdb/sha256/{}/tar-split.json.gz",
-                        store.driver,
-                        chain.hex()
-                    ),
-                    layer
-                        .cache_id
-                        .as_ref()
-                        .map(|c| format!("graph/{}/tar-data.json.gz", c.as_str()))
-                        .unwrap_or_default(),
-                ];
-                let gz = candidates
-                    .iter()
-                    .find_map(|p| file(files, p))
-                    .ok_or_else(|| {
-                        FilesError::Unavailable(if layer.tar_split {
-                            "its tar-split was left out of the snapshot (`pack --no-tar-split`)"
-                                .into()
-                        } else {
-                            "the store has no tar-split for it".into()
-                        })
-                    })?;
+            LayerFiles::Store(_) => {
+                let gz = self.tar_split(store, chain)?;
                 crate::tarsplit::entries(gz, limits)
             }
             LayerFiles::Archive(scan) => {

@@ -102,11 +102,12 @@ pub struct Gone {
 }
 
 /// Stacks `layers` (base first). Linear in the entries, times a log for the map.
-pub fn stack(layers: &[Vec<FileEntry>]) -> Stacked {
+pub fn stack<L: AsRef<[FileEntry]>>(layers: &[L]) -> Stacked {
     let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
     let mut out = Vec::with_capacity(layers.len());
     let mut gone = Vec::new();
     for (index, entries) in layers.iter().enumerate() {
+        let entries = entries.as_ref();
         let mut changes = Vec::new();
         // Whiteouts and opaque markers act on the layers below only, wherever they stand in
         // the tar: apply them first.

@@ -13,6 +13,8 @@ use crate::state::{Column, Loaded, Selection, Sort};
 #[derive(Properties, PartialEq)]
 pub struct ImagesProps {
     pub loaded: Rc<Loaded>,
+    /// The wasted-space survey, once read.
+    pub files: Option<Rc<crate::files::FilesData>>,
     pub filter: String,
     pub selection: Selection,
     pub on_select: Callback<Selection>,
@@ -51,6 +53,24 @@ pub fn matches(row: &ImageUsage, filter: &str) -> bool {
         || format!("{}:{}", row.repository, row.tag)
             .to_lowercase()
             .contains(&needle)
+}
+
+/// An image's wasted bytes and dive's efficiency score, once the survey is read.
+fn wasted(files: Option<&crate::files::FilesData>, id: &storesnap_core::ImageId) -> Html {
+    let Some(files) = files else {
+        return html! { <td class="muted">{ "…" }</td> };
+    };
+    match (files.survey.images.get(id), files.survey.missing.get(id)) {
+        (Some(w), _) => html! {
+            <td data-wasted={w.wasted.to_string()} data-efficiency={format!("{:.4}", w.dive_efficiency)}
+                title={format!("dive: {:.1}% efficient, {} wasted; storesnap: {:.1}% efficient",
+                    w.dive_efficiency * 100.0, human_size(w.dive_wasted as i64), w.efficiency * 100.0)}>
+                { format!("{} · {:.0}%", human_size(w.wasted as i64), w.dive_efficiency * 100.0) }
+            </td>
+        },
+        (None, Some(why)) => html! { <td class="muted" title={why.clone()}>{ "-" }</td> },
+        (None, None) => html! { <td class="muted">{ "-" }</td> },
+    }
 }
 
 /// Rows drawn before "show all": a thousand-image table would hold the page for long.
@@ -131,7 +151,7 @@ pub fn images(props: &ImagesProps) -> Html {
                 { " all images, intermediate ones too (docker images -a)" }
             </label>
             <table>
-                <thead><tr>{ for headings }</tr></thead>
+                <thead><tr>{ for headings }<th title="Bytes the image's layers hold that it no longer shows (storesnap), and dive's efficiency score">{ "WASTED" }</th></tr></thead>
                 <tbody>
                 { for rows.iter().map(|r| {
                     let selected = props.selection == Selection::Image(r.id.clone());
@@ -148,6 +168,7 @@ pub fn images(props: &ImagesProps) -> Html {
                             <td>{ na(r.shared_size, human_size) }</td>
                             <td>{ na(r.unique_size, human_size) }</td>
                             <td>{ na(r.containers, |c| c.to_string()) }</td>
+                            { wasted(props.files.as_deref(), &r.id) }
                         </tr>
                     }
                 }) }

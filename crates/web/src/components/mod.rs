@@ -3,6 +3,7 @@
 pub mod containerd;
 pub mod details;
 pub mod driver_dirs;
+pub mod file_tree;
 pub mod findings;
 pub mod graph;
 pub mod images;
@@ -13,6 +14,7 @@ pub mod redactions;
 pub mod report;
 pub mod store_timeline;
 pub mod timeline;
+pub mod waste;
 
 use yew::{Callback, KeyboardEvent, MouseEvent};
 

@@ -68,6 +68,13 @@ pub enum Message {
         #[serde(skip)]
         texts: Vec<JsValue>,
     },
+    /// After `Loaded`: the store's wasted-space survey, with its tar-splits (for file trees)
+    /// beside the message in a transferred buffer.
+    Surveyed {
+        survey: Box<storesnap_core::files::efficiency::Survey>,
+        #[serde(skip)]
+        tar_splits: Option<JsValue>,
+    },
     Done {
         scan: Box<Scan>,
         /// The worker's wasm memory at the end, in bytes (its peak: wasm memory never shrinks).
@@ -140,8 +147,10 @@ pub fn start(
         let mut message = serde_json::from_str(&text).unwrap_or_else(|e| Message::Failed {
             message: format!("the worker sent something unreadable: {e}"),
         });
-        if let Message::Loaded { texts: carried, .. } = &mut message {
-            *carried = texts;
+        match &mut message {
+            Message::Loaded { texts: carried, .. } => *carried = texts,
+            Message::Surveyed { tar_splits, .. } => *tar_splits = texts.into_iter().next(),
+            _ => {}
         }
         if let Message::Ready = message {
             // Dropping the timeout cancels it.
@@ -198,7 +207,7 @@ pub fn serve() {
             }
             (Some("snapshot"), Some(blob), Ok(reader)) => {
                 match snapshot::read(BlobReader::new(blob, reader), &post) {
-                    Ok((message, texts)) => {
+                    Ok((message, texts, later)) => {
                         let parts = js_sys::Array::new();
                         parts.push(&JsValue::from_str(
                             &serde_json::to_string(&message).unwrap_or_default(),
@@ -212,6 +221,18 @@ pub fn serve() {
                             parts.push(&bytes);
                         }
                         let _ = post_scope.post_message_with_transfer(&parts, &transfer);
+                        let (message, tar_splits) = later.run();
+                        let bytes = js_sys::Uint8Array::from(tar_splits.as_slice());
+                        let parts = js_sys::Array::of2(
+                            &JsValue::from_str(
+                                &serde_json::to_string(&message).unwrap_or_default(),
+                            ),
+                            &bytes,
+                        );
+                        let _ = post_scope.post_message_with_transfer(
+                            &parts,
+                            &js_sys::Array::of1(&bytes.buffer()),
+                        );
                         return;
                     }
                     Err(message) => Message::Failed { message },

@@ -45,12 +45,37 @@ impl Parts {
     pub const DISK_USE: &'static str = "disk-use";
 }
 
+/// What the worker does once the page has the snapshot: survey wasted space, which reads every
+/// layer's tar-split, while the page draws.
+pub struct Later {
+    pub store: Store,
+    pub tar_splits: storesnap_core::source::files::Files,
+}
+
+impl Later {
+    /// The survey, and the tar-splits for the page's file trees.
+    pub fn run(self) -> (Message, Vec<u8>) {
+        let listing = crate::files::Listing::TarSplits(self.tar_splits);
+        let survey = listing.survey(&self.store);
+        let crate::files::Listing::TarSplits(files) = listing else {
+            unreachable!("built as tar-splits above")
+        };
+        (
+            Message::Surveyed {
+                survey: Box::new(survey),
+                tar_splits: None,
+            },
+            crate::files::Listing::encode(&files),
+        )
+    }
+}
+
 /// In the worker: reads the snapshot from `input`, posting progress, and returns the message
-/// and the texts to post with it.
+/// and the texts to post with it, and what to do after.
 pub fn read(
     mut input: impl Read,
     post: &dyn Fn(&Message),
-) -> Result<(Message, Vec<String>), String> {
+) -> Result<(Message, Vec<String>, Later), String> {
     let start = js_sys::Date::now();
     let mut bytes = Vec::new();
     input
@@ -73,6 +98,13 @@ pub fn read(
     post(&Message::Checking);
     let read = js_sys::Date::now();
     let (store, findings) = storesnap_core::analyze(&snapshot);
+    let later = Later {
+        store: store.clone(),
+        tar_splits: match crate::files::Listing::of_snapshot(&snapshot) {
+            crate::files::Listing::TarSplits(files) => files,
+            _ => Default::default(),
+        },
+    };
     let mut loaded = Loaded::from_parts(0, "", 0, Some(snapshot.manifest.clone()), store, findings);
     loaded.keep_raw(&snapshot);
     let placed = layout(&loaded.graph, &Default::default(), Spacing::default());
@@ -129,7 +161,7 @@ pub fn read(
         memory: super::wasm_memory(),
         texts: Vec::new(),
     };
-    Ok((message, texts))
+    Ok((message, texts, later))
 }
 
 /// Serializing values of different types through one `push`.

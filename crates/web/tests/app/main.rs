@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, MouseEvent, MouseEventInit};
 
+mod files;
 mod triage;
 mod workspace;
 
@@ -75,16 +76,18 @@ async fn settle() {
     TimeoutFuture::new(50).await;
 }
 
-/// Waits up to ten seconds for `selector` to match inside `root`.
+/// Waits up to thirty seconds for `selector` to match inside `root` (a loaded CI machine can be
+/// slow; a test that passes waits only as long as it must).
 async fn wait_for(root: &Element, selector: &str) -> Vec<Element> {
-    for _ in 0..200 {
+    let deadline = js_sys::Date::now() + 30_000.0;
+    while js_sys::Date::now() < deadline {
         let found = query_all(root, selector);
         if !found.is_empty() {
             return found;
         }
         settle().await;
     }
-    panic!("nothing matched {selector} within 10 s");
+    panic!("nothing matched {selector} within 30 s");
 }
 
 #[wasm_bindgen_test]

@@ -225,7 +225,7 @@ async fn the_workers_parts_make_the_same_snapshot() {
     use storesnap_web::worker::{self, Message};
     for bytes in [storesnap_web::DEMO.to_vec(), damaged_demo()] {
         let progress = std::cell::Cell::new(0);
-        let (message, texts) = worker::read_snapshot(bytes.as_slice(), &|m| {
+        let (message, texts, later) = worker::read_snapshot(bytes.as_slice(), &|m| {
             if matches!(m, Message::Progress { .. } | Message::Checking) {
                 progress.set(progress.get() + 1);
             }
@@ -262,6 +262,22 @@ async fn the_workers_parts_make_the_same_snapshot() {
         let first =
             storesnap_core::graph::layout(&want.graph, &Default::default(), Default::default());
         assert_eq!(got.layout.as_deref(), Some(&first));
+        // After the parts: the survey, and the tar-splits for the file trees, as the page
+        // would make them from the snapshot.
+        let (surveyed, tar_splits) = later.run();
+        let Message::Surveyed { survey, .. } = surveyed else {
+            panic!("{surveyed:?}");
+        };
+        let snapshot =
+            storesnap_core::Snapshot::from_bytes(&bytes, storesnap_core::Limits::default())
+                .unwrap();
+        let listing = storesnap_web::files::Listing::of_snapshot(&snapshot);
+        assert_eq!(*survey, listing.survey(&want.store));
+        let storesnap_web::files::Listing::TarSplits(files) = listing else {
+            panic!("a snapshot's listing is its tar-splits")
+        };
+        assert!(!files.is_empty());
+        assert_eq!(storesnap_web::files::Listing::decode(&tar_splits), files);
     }
 }
 

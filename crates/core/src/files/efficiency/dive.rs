@@ -259,13 +259,13 @@ struct Data {
 }
 
 /// dive's figures for an image whose layers (base first) hold `layers`.
-pub fn dive(layers: &[Vec<FileEntry>]) -> DiveReport {
+pub fn dive<L: AsRef<[FileEntry]>>(layers: &[L]) -> DiveReport {
     let mut trees = Vec::with_capacity(layers.len());
     let mut dive_layers = Vec::with_capacity(layers.len());
     for entries in layers {
         let mut tree = Tree::new();
         let mut size = 0u64;
-        for e in entries {
+        for e in entries.as_ref() {
             size = size.saturating_add(e.size);
             tree.add_path(&e.path, GoFileInfo::of(e));
         }

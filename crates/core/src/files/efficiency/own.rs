@@ -62,11 +62,16 @@ pub struct OwnReport {
 }
 
 /// storesnap's figures for an image whose layers (base first) hold `layers`.
-pub fn own(layers: &[Vec<FileEntry>]) -> OwnReport {
+pub fn own<L: AsRef<[FileEntry]>>(layers: &[L]) -> OwnReport {
     let stacked = stack(layers);
     let layer_bytes: Vec<u64> = layers
         .iter()
-        .map(|l| l.iter().map(|e| e.size).fold(0u64, u64::saturating_add))
+        .map(|l| {
+            l.as_ref()
+                .iter()
+                .map(|e| e.size)
+                .fold(0u64, u64::saturating_add)
+        })
         .collect();
     let size_bytes = layer_bytes.iter().fold(0u64, |a, b| a.saturating_add(*b));
     let user_size_bytes = layer_bytes
