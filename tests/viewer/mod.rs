@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::support::webdriver::{serve, Browser, Engine};
 use crate::support::*;
 
+mod files;
 mod large;
 mod workspace;
 

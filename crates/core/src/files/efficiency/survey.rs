@@ -107,11 +107,16 @@ pub fn survey(store: &Store, files: LayerFiles<'_>, limits: &FileLimits) -> Surv
                 written_in: chain[written].clone(),
                 lost_in: chain[lost].clone(),
             };
-            match offenders.get(&key) {
-                Some(o) if o.wasted >= w.wasted => {}
-                _ => {
-                    offenders.insert(key, offender);
+            // Named after the image that wastes it most, a tagged one among equals.
+            let tagged = |id: &ImageId| store.images.get(id).is_some_and(|i| !i.tags.is_empty());
+            let better = match offenders.get(&key) {
+                None => true,
+                Some(o) => {
+                    w.wasted > o.wasted || (w.wasted == o.wasted && tagged(id) && !tagged(&o.image))
                 }
+            };
+            if better {
+                offenders.insert(key, offender);
             }
         }
     }
