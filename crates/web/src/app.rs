@@ -8,10 +8,10 @@ use gloo::file::callbacks::FileReader;
 use yew::prelude::*;
 
 use crate::components::{
-    containerd::ContainerdPane, details::Details, driver_dirs::DriverDirs, file_tree::FileTree,
-    findings::Findings, graph::Graph, images::Images, loader::Loader, overview::Overview,
-    redactions::Redactions, report::Report, store_timeline::StoreTimeline, timeline::Timeline,
-    waste::Waste,
+    compare::Compare, containerd::ContainerdPane, details::Details, driver_dirs::DriverDirs,
+    file_tree::FileTree, findings::Findings, graph::Graph, images::Images, loader::Loader,
+    overview::Overview, redactions::Redactions, report::Report, store_timeline::StoreTimeline,
+    timeline::Timeline, waste::Waste,
 };
 use crate::hash::{Hash, Source};
 use crate::open::{fetch_blob, open_blob, read_file, Opener};
@@ -182,13 +182,35 @@ pub fn app() -> Html {
         })
     };
     let on_toggle_all = use_dispatch(&state, |()| Action::ToggleAllImages);
+    let on_close_compare = use_dispatch(&state, |()| Action::Compare(None));
+    // Comparing reads the second file on the page: it is compared, not drawn.
+    let on_compare = state.loaded.clone().map(|loaded| {
+        let (state, tasks) = (state.clone(), tasks.clone());
+        Callback::from(move |file: web_sys::File| {
+            let (state, loaded) = (state.clone(), loaded.clone());
+            let name = file.name();
+            let task =
+                gloo::file::callbacks::read_as_bytes(&gloo::file::File::from(file), move |bytes| {
+                    let compared = match bytes {
+                        Ok(bytes) => crate::compare::compare(&loaded, &name, &bytes),
+                        Err(e) => crate::compare::Compared {
+                            ticket: loaded.ticket,
+                            name: name.clone(),
+                            result: Err(format!("could not read {name}: {e}")),
+                        },
+                    };
+                    state.dispatch(Action::Compare(Some(Rc::new(compared))));
+                });
+            tasks.borrow_mut().push(task);
+        })
+    });
     let on_severity = use_dispatch(&state, Action::ShowSeverity);
 
     html! {
         <div class="app" {ondragover} {ondrop}>
             <header class="bar">
                 <h1>{ "storesnap" }</h1>
-                <Loader {on_file} {on_demo} />
+                <Loader {on_file} {on_demo} {on_compare} />
             </header>
             if let Some(url) = &state.fetching {
                 <p class="muted" id="fetching">{ format!("Fetching {url}…") }</p>
@@ -225,6 +247,9 @@ pub fn app() -> Html {
                         <Timeline loaded={loaded.clone()} selection={state.selection.clone()} on_select={on_select.clone()} />
                     </aside>
                     <section class="lower">
+                        if let Some(compared) = &state.compare {
+                            <Compare compared={compared.clone()} loaded={loaded.clone()} on_select={on_select.clone()} on_close={on_close_compare} />
+                        }
                         <Waste loaded={loaded.clone()} files={state.files.clone()} on_select={on_select.clone()} />
                         <Images loaded={loaded.clone()} files={state.files.clone()} filter={state.filter.clone()} selection={state.selection.clone()}
                             on_select={on_select.clone()} {on_filter} all={state.all_images} {on_toggle_all}

@@ -5,6 +5,7 @@
 //! from `storesnap_core::graph`, and the components only draw it.
 
 pub mod app;
+pub mod compare;
 pub mod components;
 pub mod files;
 pub mod hash;

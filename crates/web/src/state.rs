@@ -228,6 +228,8 @@ pub struct State {
     pub severity: Option<Severity>,
     /// The loaded snapshot's layer file lists and wasted-space survey, once read.
     pub files: Option<Rc<crate::files::FilesData>>,
+    /// The loaded snapshot compared with a second one.
+    pub compare: Option<Rc<crate::compare::Compared>>,
 }
 
 /// A column of the images table.
@@ -347,6 +349,8 @@ pub enum Action {
     ShowSeverity(Option<Severity>),
     /// The file lists and survey of the snapshot they name are read.
     Files(Rc<crate::files::FilesData>),
+    /// A second snapshot was compared with the open one; `None` closes the comparison.
+    Compare(Option<Rc<crate::compare::Compared>>),
 }
 
 impl Reducible for State {
@@ -367,6 +371,7 @@ impl Reducible for State {
             notice: None,
             severity: self.severity,
             files: self.files.clone(),
+            compare: self.compare.clone(),
         };
         let current = |ticket| next_ticket_is(&self.loading, ticket);
         match action {
@@ -453,6 +458,10 @@ impl Reducible for State {
             }
             Action::SetView(view) => next.view = view,
             Action::ShowSeverity(severity) => next.severity = severity,
+            Action::Compare(compared) => {
+                next.compare =
+                    compared.filter(|c| next.loaded.as_ref().is_some_and(|l| l.ticket == c.ticket));
+            }
             // The worker may survey before the page has taken the snapshot in: kept for it.
             Action::Files(files) => {
                 if next

@@ -1,5 +1,6 @@
 //! The viewer's components. Each takes data and callbacks, never the reducer.
 
+pub mod compare;
 pub mod containerd;
 pub mod details;
 pub mod driver_dirs;

@@ -159,3 +159,25 @@ async fn a_layer_of_100000_files_draws_only_the_rows_in_view() {
     root.remove();
     mount_at("").remove();
 }
+
+/// Compare mode: the demo against a copy that lost its base layer, then against itself.
+#[wasm_bindgen_test]
+async fn a_second_snapshot_is_compared_with_the_open_one() {
+    let root = mount();
+    settle().await;
+    pick(&root, "demo.tar.gz", storesnap_web::DEMO);
+    wait_for(&root, "[data-chain-id]").await;
+    pick_into(&root, "#compare-file", "damaged.tar.gz", &damaged_demo());
+    let layers = &wait_for(&root, "#compare-layers").await[0];
+    assert_eq!(layers.get_attribute("data-removed").as_deref(), Some("1"));
+    assert_eq!(layers.get_attribute("data-added").as_deref(), Some("0"));
+    assert!(!query_all(&root, "#compare [data-diff=finding-new]").is_empty());
+    assert!(text_of(&root, "#compare h3").contains("damaged.tar.gz"));
+    click(&query_all(&root, "#close-compare")[0]);
+    settle().await;
+    assert!(query_all(&root, "#compare").is_empty());
+    pick_into(&root, "#compare-file", "same.tar.gz", storesnap_web::DEMO);
+    wait_for(&root, "#compare #no-changes").await;
+    root.remove();
+    mount_at("").remove();
+}

@@ -182,14 +182,16 @@ async fn demo_graph_details_and_timeline() {
 
 /// Picks `bytes` as a file through the page's file input, as a user would.
 fn pick(root: &Element, name: &str, bytes: &[u8]) {
+    pick_into(root, "input[type=file]", name, bytes);
+}
+
+/// The same through the file input `selector` names.
+fn pick_into(root: &Element, selector: &str, name: &str, bytes: &[u8]) {
     let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let file = web_sys::File::new_with_u8_array_sequence(&array, name).unwrap();
     let transfer = web_sys::DataTransfer::new().unwrap();
     transfer.items().add_with_file(&file).unwrap();
-    let input: web_sys::HtmlInputElement = query_all(root, "input[type=file]")[0]
-        .clone()
-        .dyn_into()
-        .unwrap();
+    let input: web_sys::HtmlInputElement = query_all(root, selector)[0].clone().dyn_into().unwrap();
     input.set_files(transfer.files().as_ref());
     let init = web_sys::EventInit::new();
     init.set_bubbles(true);
