@@ -112,6 +112,14 @@ pub fn entries(
     parse_lines(&inflated, limits.max_entries)
 }
 
+/// [`entries`] on a tar-split already inflated: its JSON lines.
+pub fn entries_of_lines(
+    text: &[u8],
+    max_entries: usize,
+) -> Result<Vec<crate::files::FileEntry>, crate::files::FilesError> {
+    parse_lines(text, max_entries)
+}
+
 fn parse_lines(
     text: &[u8],
     max_entries: usize,
@@ -161,6 +169,13 @@ fn parse_lines(
                     }
                     (None, None) => return Err(fail("a file line without a name".into())),
                 };
+                if name.len() > crate::files::MAX_PATH {
+                    return Err(fail(format!(
+                        "a path of {} bytes, longer than any filesystem holds ({})",
+                        name.len(),
+                        crate::files::MAX_PATH
+                    )));
+                }
                 let crc64 = match record.payload {
                     Some(p) if !p.is_empty() => {
                         let bytes = b64

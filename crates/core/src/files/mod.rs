@@ -99,6 +99,10 @@ impl FileEntry {
     }
 }
 
+/// Linux's PATH_MAX: no layer applied to a filesystem holds a longer path, and bounding it
+/// keeps path-by-path work on hostile lists linear enough.
+pub const MAX_PATH: usize = 4096;
+
 const WHITEOUT: &str = ".wh.";
 const OPAQUE: &str = ".wh..wh..opq";
 

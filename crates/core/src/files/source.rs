@@ -88,7 +88,9 @@ impl<'a> LayerFiles<'a> {
                 match scan.entries.get(&archived.path) {
                     Some(Scanned::File(f)) => match &f.layer {
                         Some(l) if l.files_cut => Err(FilesError::Unavailable(
-                            "the archive lists more files than storesnap keeps in one pass".into(),
+                            "storesnap did not list its files: more than it keeps in one pass, or a path \
+                             longer than any filesystem holds"
+                                .into(),
                         )),
                         Some(l) if l.error.is_some() => Err(FilesError::Unavailable(format!(
                             "its tar is unreadable: {}",

@@ -37,52 +37,70 @@ pub struct Row {
     pub children: usize,
 }
 
-/// The tree of some items; directories the items imply but do not list are added.
-#[derive(Debug, Default)]
+/// The tree of some items; directories the items imply but do not list are added. An arena,
+/// not nested boxes: dropping a tree thousands deep must not recurse.
+#[derive(Debug)]
 pub struct Tree {
-    root: Node,
+    nodes: Vec<Node>,
 }
 
 #[derive(Debug, Default)]
 struct Node {
     item: Option<Item>,
-    children: BTreeMap<String, Node>,
+    children: BTreeMap<String, usize>,
     /// Bytes of every file at and under it.
     size: u64,
 }
 
+impl Default for Tree {
+    fn default() -> Tree {
+        Tree {
+            nodes: vec![Node::default()],
+        }
+    }
+}
+
 impl Tree {
     pub fn new(items: impl IntoIterator<Item = Item>) -> Tree {
-        let mut root = Node::default();
+        let mut tree = Tree::default();
         for item in items {
-            let mut node = &mut root;
-            node.size = node.size.saturating_add(item.size);
+            let mut node = 0;
+            tree.nodes[0].size = tree.nodes[0].size.saturating_add(item.size);
             for part in item.path.split('/') {
-                node = node.children.entry(part.to_owned()).or_default();
-                node.size = node.size.saturating_add(item.size);
+                let next = match tree.nodes[node].children.get(part) {
+                    Some(&n) => n,
+                    None => {
+                        tree.nodes.push(Node::default());
+                        let n = tree.nodes.len() - 1;
+                        tree.nodes[node].children.insert(part.to_owned(), n);
+                        n
+                    }
+                };
+                node = next;
+                tree.nodes[node].size = tree.nodes[node].size.saturating_add(item.size);
             }
-            node.item = Some(item);
+            tree.nodes[node].item = Some(item);
         }
-        Tree { root }
+        tree
     }
 
     /// Bytes of all the items.
     pub fn size(&self) -> u64 {
-        self.root.size
+        self.nodes[0].size
     }
 
     /// The rows to draw, contents of `collapsed` directories left out. Iterative: a hostile
     /// tar may nest paths thousands deep.
     pub fn rows(&self, collapsed: &BTreeSet<String>) -> Vec<Row> {
         let mut out = Vec::new();
-        let mut stack: Vec<(String, &String, &Node, usize)> = self
-            .root
+        let mut stack: Vec<(String, &String, usize, usize)> = self.nodes[0]
             .children
             .iter()
             .rev()
-            .map(|(name, node)| (name.clone(), name, node, 0))
+            .map(|(name, &node)| (name.clone(), name, node, 0))
             .collect();
-        while let Some((path, name, node, depth)) = stack.pop() {
+        while let Some((path, name, index, depth)) = stack.pop() {
+            let node = &self.nodes[index];
             let (kind, mark, layer, link) = match &node.item {
                 Some(i) => (i.kind, i.mark, i.layer, i.link.clone()),
                 None => (FileKind::Dir, None, None, None),
@@ -93,7 +111,7 @@ impl Tree {
                 FileKind::Dir
             };
             if !collapsed.contains(&path) {
-                for (child, n) in node.children.iter().rev() {
+                for (child, &n) in node.children.iter().rev() {
                     stack.push((format!("{path}/{child}"), child, n, depth + 1));
                 }
             }

@@ -495,3 +495,31 @@ fn dive_matches_dives_own_outputs() {
     let want: Vec<(&str, usize, u64)> = want.iter().map(|(p, c, s)| (p.as_str(), *c, *s)).collect();
     check(vec![layer(), layer()], 0.5, 800, (800, 400), &want);
 }
+
+/// A path nested two thousand deep, the most PATH_MAX allows, walks without recursion: no
+/// stack overflow in stacking, dive's trees or the drawn tree. A longer one is refused.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn deep_paths_do_not_overflow_the_stack() {
+    use storesnap_core::files::efficiency::{dive, own};
+    use storesnap_core::files::tree::{image_items, Tree};
+    let deep = vec!["a"; 2_000].join("/");
+    let layers = vec![vec![file(&deep, 5, 1)], vec![file(&deep, 6, 2)]];
+    let d = dive(&layers);
+    assert_eq!(d.inefficiencies.len(), 1);
+    assert_eq!(own(&layers).wasted_bytes, 5);
+    let rows = Tree::new(image_items(&stack(&layers), false)).rows(&Default::default());
+    assert_eq!(rows.len(), 2_000);
+    assert_eq!(rows.last().unwrap().depth, 1_999);
+    let deeper = vec!["a"; 20_000].join("/");
+    let text = format!(
+        "{}\n{}\n",
+        line(2, "", 0, Some(&header("x", b'0', 0, ""))),
+        line(1, &deeper, 0, None)
+    );
+    let err = storesnap_core::tarsplit::entries(&gzip(&text), &FileLimits::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("longer than any filesystem holds"),
+        "{err}"
+    );
+}

@@ -138,7 +138,8 @@ pub struct LayerScan {
     /// it), in tar order; empty past the scan's `max_listed_files`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<crate::files::FileEntry>,
-    /// More entries than the scan's budget left to list.
+    /// Not listed: more entries than the scan's budget left, or a path longer than any
+    /// filesystem holds.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub files_cut: bool,
 }
@@ -364,7 +365,7 @@ fn walk_tar(stream: &mut dyn Read, out: &mut LayerScan, listable: &mut usize) ->
         if out.files_cut {
             continue;
         }
-        if *listable == 0 {
+        if *listable == 0 || header.path.len() > crate::files::MAX_PATH {
             out.files_cut = true;
             out.files = Vec::new();
             continue;
