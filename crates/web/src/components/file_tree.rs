@@ -101,6 +101,27 @@ pub fn file_tree(props: &FileTreeProps) -> Html {
             }
         },
     );
+    // Walked again only when a directory folds or opens: a scroll only slices it.
+    let rows = use_memo(
+        (
+            props.files.clone(),
+            props.selection.clone(),
+            *only_changes,
+            (*collapsed).clone(),
+        ),
+        {
+            let built = built.clone();
+            move |(_, _, _, collapsed): &(
+                Option<Rc<FilesData>>,
+                Selection,
+                bool,
+                BTreeSet<String>,
+            )| match built.as_ref() {
+                Some(Ok((tree, _))) => tree.rows(collapsed),
+                _ => Vec::new(),
+            }
+        },
+    );
     {
         // A new selection starts at the top, everything open.
         let (collapsed, scroll, box_ref) = (collapsed.clone(), scroll.clone(), box_ref.clone());
@@ -121,7 +142,6 @@ pub fn file_tree(props: &FileTreeProps) -> Html {
             html! { <p class="muted" id="file-tree-missing">{ format!("No file list: {why}.") }</p> }
         }
         Some(Ok((tree, caption))) => {
-            let rows = tree.rows(&collapsed);
             let range = window(*scroll, BOX, ROW, rows.len(), 10);
             let onscroll = {
                 let scroll = scroll.clone();
