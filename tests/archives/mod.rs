@@ -24,7 +24,7 @@ fn expected_layout(scenario: Scenario, archive: &str) -> &'static str {
     match scenario {
         _ if archive == "oci" => "OCI image layout (no manifest.json)",
         s if is_containerd(s) => "containerd image store",
-        Scenario::Full | Scenario::Vfs | Scenario::Btrfs => "Docker 1.10 to 24",
+        Scenario::Full | Scenario::Vfs | Scenario::Btrfs | Scenario::Waste => "Docker 1.10 to 24",
         _ => "Docker 25+, graph driver",
     }
 }
@@ -85,7 +85,7 @@ fn check_archive(scenario: Scenario, path: &std::path::Path, oracle_name: &str) 
     // btrfs count tar headers (no symlinks), and the containerd store the snapshotter's blocks.
     let graph_sizes = matches!(
         scenario,
-        Scenario::Full | Scenario::D28Graph | Scenario::D26Graph
+        Scenario::Full | Scenario::Waste | Scenario::D28Graph | Scenario::D26Graph
     );
 
     // Every layer and config verified: nothing found.
