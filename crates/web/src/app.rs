@@ -171,13 +171,26 @@ pub fn app() -> Html {
     let on_copy = {
         let state = state.clone();
         Callback::from(move |text: String| {
-            let state = state.clone();
+            // Whichever comes first: the clipboard's answer, or word that it gave none (a
+            // browser may leave the promise pending when it refuses).
+            let said = Rc::new(Cell::new(false));
+            let (answer, silence) = ((state.clone(), said.clone()), (state.clone(), said));
             wasm_bindgen_futures::spawn_local(async move {
                 let notice = match copy_text(&text).await {
                     Ok(()) => "Copied.".to_owned(),
                     Err(e) => format!("Could not copy ({e}): select the text below instead."),
                 };
-                state.dispatch(Action::Notice(notice));
+                if !answer.1.replace(true) {
+                    answer.0.dispatch(Action::Notice(notice));
+                }
+            });
+            wasm_bindgen_futures::spawn_local(async move {
+                gloo::timers::future::TimeoutFuture::new(3_000).await;
+                if !silence.1.replace(true) {
+                    silence.0.dispatch(Action::Notice(
+                        "The browser did not answer: select the text below instead.".into(),
+                    ));
+                }
             });
         })
     };

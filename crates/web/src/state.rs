@@ -368,7 +368,9 @@ impl Reducible for State {
             view: self.view,
             fetching: None,
             loading: self.loading.clone(),
-            notice: None,
+            // A notice stays until the next one, or another file: an action that arrives
+            // meanwhile (the survey, a pan) must not take it away before it is read.
+            notice: self.notice.clone(),
             severity: self.severity,
             files: self.files.clone(),
             compare: self.compare.clone(),
