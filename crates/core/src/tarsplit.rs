@@ -208,18 +208,12 @@ fn parse_lines(
                 let Some(path) = crate::files::clean_path(&name) else {
                     continue;
                 };
-                out.push(FileEntry {
+                out.push(FileEntry::of_header(
                     path,
-                    kind,
+                    &header,
                     size,
-                    mode: header.meta.mode,
-                    uid: header.meta.uid,
-                    gid: header.meta.gid,
-                    mtime: header.meta.mtime,
-                    link: (!header.link.is_empty())
-                        .then(|| String::from_utf8_lossy(&header.link).into_owned()),
-                    crc64: crc64.filter(|_| size > 0),
-                });
+                    crc64.filter(|_| size > 0),
+                ));
             }
             other => return Err(fail(format!("unknown entry type {other}"))),
         }

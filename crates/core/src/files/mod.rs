@@ -84,6 +84,28 @@ pub struct FileEntry {
 }
 
 impl FileEntry {
+    /// An entry from a tar header (a layer tar's, or one a tar-split kept): `path` already
+    /// cleaned, `size` and `crc64` as the caller knows them.
+    pub(crate) fn of_header(
+        path: String,
+        header: &crate::tarball::Header,
+        size: u64,
+        crc64: Option<u64>,
+    ) -> FileEntry {
+        FileEntry {
+            path,
+            kind: FileKind::of_tar(header.kind),
+            size,
+            mode: header.meta.mode,
+            uid: header.meta.uid,
+            gid: header.meta.gid,
+            mtime: header.meta.mtime,
+            link: (!header.link.is_empty())
+                .then(|| String::from_utf8_lossy(&header.link).into_owned()),
+            crc64,
+        }
+    }
+
     /// The name a whiteout hides (`dir/.wh.name` hides `dir/name`), if this is one; an opaque
     /// marker is not.
     pub fn whiteout_of(&self) -> Option<String> {

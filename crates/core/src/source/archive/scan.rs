@@ -353,7 +353,7 @@ fn scan_layer(stream: &mut dyn Read, compression: Compression, listable: &mut us
 /// Counts a layer tar's entries and file bytes, and lists them while `listable` lasts, each
 /// file with the CRC-64 of its content; reads on to the end of the tar.
 fn walk_tar(stream: &mut dyn Read, out: &mut LayerScan, listable: &mut usize) -> io::Result<()> {
-    use crate::files::{clean_path, Crc64, FileEntry, FileKind};
+    use crate::files::{clean_path, Crc64, FileEntry};
     let mut tar = Reader::new(stream);
     while let Some(header) = tar.next()? {
         out.entries += 1;
@@ -381,18 +381,8 @@ fn walk_tar(stream: &mut dyn Read, out: &mut LayerScan, listable: &mut usize) ->
         } else {
             None
         };
-        out.files.push(FileEntry {
-            path,
-            kind: FileKind::of_tar(header.kind),
-            size: header.size,
-            mode: header.meta.mode,
-            uid: header.meta.uid,
-            gid: header.meta.gid,
-            mtime: header.meta.mtime,
-            link: (!header.link.is_empty())
-                .then(|| String::from_utf8_lossy(&header.link).into_owned()),
-            crc64,
-        });
+        out.files
+            .push(FileEntry::of_header(path, &header, header.size, crc64));
     }
     Ok(())
 }
