@@ -1,6 +1,8 @@
-//! A measurement, not a test: run by scripts/bench-archive (`--test bench-viewer`), never by
-//! `cargo test`. Opens the archive in $BENCH_ARCHIVE in the viewer in headless Chromium and
-//! prints how long the worker took to hash it, next to the CLI's time in $BENCH_CLI_SECONDS.
+//! A measurement, not a test: run by scripts/bench-archive and scripts/bench-wasm
+//! (`--test bench-viewer`), never by `cargo test`. Opens the archive in $BENCH_ARCHIVE in the
+//! viewer in headless Chromium and prints how long the worker took to hash it, next to the
+//! CLI's time in $BENCH_CLI_SECONDS; or opens the snapshot in $BENCH_SNAPSHOT $BENCH_RUNS times
+//! and prints the best read and check times the page reports.
 
 #[allow(dead_code)]
 mod support;
@@ -8,6 +10,39 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::webdriver::{serve, Browser};
+
+#[test]
+fn viewer_snapshot_times() {
+    let Some(snapshot) = std::env::var_os("BENCH_SNAPSHOT") else {
+        return;
+    };
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let browser = Browser::start();
+    let site = serve(support::repo_root().join("dist"));
+    let (mut read, mut check) = (f64::MAX, f64::MAX);
+    for _ in 0..runs {
+        browser.goto(&site);
+        let input = browser.wait_for("input[type=file]").remove(0);
+        browser.send_keys(&input, snapshot.to_str().unwrap());
+        let started = Instant::now();
+        let timing = loop {
+            if let Some(t) = browser.find_all("#timing").first() {
+                break t.clone();
+            }
+            if started.elapsed() > Duration::from_secs(300) {
+                let page = browser.execute("return document.body.innerText");
+                panic!("the viewer did not open the snapshot in 5 minutes; it shows: {page}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        read = read.min(browser.attribute(&timing, "data-read-ms").parse().unwrap());
+        check = check.min(browser.attribute(&timing, "data-check-ms").parse().unwrap());
+    }
+    println!("wasm: read {read:.0} ms, checked {check:.0} ms (best of {runs}, Chromium worker)");
+}
 
 #[test]
 fn viewer_throughput() {

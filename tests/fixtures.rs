@@ -9,7 +9,7 @@ use crate::support::*;
 /// Two stores that the same harness made have the same shape.
 fn shape(s: &Snapshot) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
-    for path in s.entries.keys() {
+    for path in s.entries.keys().map(|p| stored_path(p)) {
         // IDs are random: 64 hex for layers and containers, 25 base36 for BuildKit's driver
         // dirs, 26 base32 for overlay2 links. Their position says what they are.
         let parts: Vec<&str> = path.split('/').collect();

@@ -221,7 +221,7 @@ fn a_snapshot_is_still_read_as_a_snapshot_and_other_files_are_named() {
     let o = storesnap(&["check", not_tar.to_str().unwrap()]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("not gzip-compressed"), "{err}");
+    assert!(err.contains("neither zstd- nor gzip-compressed"), "{err}");
 
     // A tar that is neither a snapshot nor an archive of images.
     let other = dir.join("other.tar");

@@ -259,17 +259,28 @@ pub fn pack(root: &Path, out: &Path, extra: &[&str]) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
+/// A snapshot's paths as the store has them: a tar-split that format 2 keeps inflated
+/// (`tar-split.json`) is named as the store names it (`tar-split.json.gz`).
+pub fn stored_path(path: &str) -> String {
+    for (stored, inflated) in storesnap_core::snapshot::STORED_INFLATED {
+        if let Some(dir) = path.strip_suffix(inflated) {
+            if dir.ends_with('/') {
+                return format!("{dir}{stored}");
+            }
+        }
+    }
+    path.to_owned()
+}
+
 pub fn read_snapshot(bytes: &[u8]) -> Snapshot {
     Snapshot::from_bytes(bytes, Limits::default()).expect("a readable snapshot")
 }
 
 /// Every byte a reader of the snapshot could see: the tar stream, plus every gzip'd entry
-/// (tar-split) inflated, so a search for a secret cannot miss one hidden behind compression.
-pub fn all_bytes(snapshot_gz: &[u8]) -> Vec<u8> {
-    let mut tar = Vec::new();
-    flate2::read::GzDecoder::new(snapshot_gz)
-        .read_to_end(&mut tar)
-        .unwrap();
+/// (a tar-split kept as the store had it) inflated, so a search for a secret cannot miss one
+/// hidden behind compression.
+pub fn all_bytes(snapshot: &[u8]) -> Vec<u8> {
+    let tar = inflate(snapshot);
     let mut out = tar.clone();
     let mut archive = tar::Archive::new(tar.as_slice());
     for entry in archive.entries().unwrap() {
@@ -283,6 +294,19 @@ pub fn all_bytes(snapshot_gz: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// A snapshot's tar: zstd (format 2) or gzip (format 1), told by the magic. Decoded with
+/// libzstd and flate2, not with storesnap's own reader.
+pub fn inflate(snapshot: &[u8]) -> Vec<u8> {
+    if snapshot.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return zstd::stream::decode_all(snapshot).unwrap();
+    }
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(snapshot)
+        .read_to_end(&mut tar)
+        .unwrap();
+    tar
 }
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {

@@ -46,7 +46,8 @@ pub struct ViewArgs {
 }
 
 /// The name the snapshot is served under.
-const SNAPSHOT_PATH: &str = "snapshot.tar.gz";
+/// The file served, whatever it is: the viewer tells a snapshot (zstd or gzip) from an archive.
+const SNAPSHOT_PATH: &str = "snapshot";
 
 pub fn run(args: ViewArgs) -> anyhow::Result<Exit> {
     if !embedded::FILES
@@ -117,7 +118,11 @@ fn pack_now(root: Option<PathBuf>) -> anyhow::Result<Vec<u8>> {
     };
     let packed = crate::pack::collect(&root, &options, &ProgressBar::hidden())?;
     let mtime = u64::try_from(options.created).unwrap_or(0);
-    Ok(packed.snapshot.write_to(Vec::new(), mtime)?)
+    Ok(crate::pack::write_zstd(
+        &packed.snapshot,
+        Vec::new(),
+        mtime,
+    )?)
 }
 
 /// Opens `url` in the desktop's browser, when there is a desktop; failing is fine, the address
@@ -219,7 +224,7 @@ fn respond(stream: TcpStream, snapshot: &[u8], port: u16) -> io::Result<()> {
         other => other,
     };
     let body: Option<(&[u8], &str)> = if name == SNAPSHOT_PATH {
-        Some((snapshot, "application/gzip"))
+        Some((snapshot, "application/octet-stream"))
     } else {
         embedded::FILES
             .iter()

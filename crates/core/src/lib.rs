@@ -24,6 +24,7 @@ mod tarball;
 pub mod tarsplit;
 pub mod time;
 pub mod timeline;
+mod zstd;
 
 pub use checks::analyze;
 pub use error::{Error, Result};

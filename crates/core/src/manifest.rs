@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::id::ImageId;
 
 /// The snapshot format this library writes. Readers accept this version and older ones.
-pub const FORMAT_VERSION: u32 = 1;
+/// 1: gzip, tar-splits as the store keeps them. 2: zstd (or gzip), tar-splits kept inflated
+/// (see [`crate::snapshot`]).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The manifest's path inside the snapshot tar.
 pub const MANIFEST_PATH: &str = "storesnap.json";

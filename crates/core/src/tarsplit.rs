@@ -1,7 +1,9 @@
 //! tar-split (`tar-split.json.gz` in layerdb, `tar-data.json.gz` in the pre-1.10 `graph/`):
 //! gzip'd JSON lines from which Docker rebuilds a layer's exact tar. Type 1 lines are files
 //! (name, size, CRC-64), type 2 lines raw header bytes. Nothing of a file's content is in it.
+//! A snapshot keeps it inflated (see [`crate::snapshot::STORED_INFLATED`]).
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
 
 use flate2::read::GzDecoder;
@@ -24,11 +26,57 @@ struct Line {
     size: u64,
 }
 
-/// Reads a gzip'd tar-split, inflating at most `max_bytes`. A line longer than a header
+/// A tar-split as a store or a snapshot holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored<'a> {
+    /// As Docker writes it (`tar-split.json.gz`).
+    Gzip(&'a [u8]),
+    /// Inflated, as a snapshot keeps it since format 2 (`tar-split.json`).
+    Inflated(&'a [u8]),
+}
+
+impl<'a> Stored<'a> {
+    /// The tar-split a store keeps at `gz_path`, or a snapshot inflated beside it, with the
+    /// path it was found at.
+    pub fn find(
+        files: &'a crate::source::files::Files,
+        gz_path: &str,
+    ) -> Option<(String, Stored<'a>)> {
+        use crate::source::files::file;
+        if let Some(gz) = file(files, gz_path) {
+            return Some((gz_path.to_owned(), Stored::Gzip(gz)));
+        }
+        let plain = crate::snapshot::inflated_path(gz_path)?;
+        let text = file(files, &plain)?;
+        Some((plain, Stored::Inflated(text)))
+    }
+
+    /// Whether a store's files hold this tar-split, either way.
+    pub fn exists(files: &crate::source::files::Files, gz_path: &str) -> bool {
+        files.contains_key(gz_path)
+            || crate::snapshot::inflated_path(gz_path).is_some_and(|p| files.contains_key(&p))
+    }
+
+    /// Whether a path names a tar-split, gzip'd or inflated.
+    pub fn is_path(path: &str) -> bool {
+        crate::snapshot::STORED_INFLATED.iter().any(|(gz, plain)| {
+            path.ends_with(&format!("/{gz}")) || path.ends_with(&format!("/{plain}"))
+        })
+    }
+
+    fn reader(self) -> Box<dyn Read + 'a> {
+        match self {
+            Stored::Gzip(gz) => Box::new(GzDecoder::new(gz)),
+            Stored::Inflated(text) => Box::new(text),
+        }
+    }
+}
+
+/// Reads a tar-split, inflating at most `max_bytes`. A line longer than a header
 /// segment could be is refused before it is held: a tar-split is a bomb like any gzip.
-pub fn summarize(gz: &[u8], max_bytes: u64) -> Result<Summary, String> {
+pub fn summarize(stored: Stored<'_>, max_bytes: u64) -> Result<Summary, String> {
     const MAX_LINE: u64 = 1 << 20;
-    let mut reader = BufReader::new(GzDecoder::new(gz).take(max_bytes));
+    let mut reader = BufReader::new(stored.reader().take(max_bytes));
     let mut out = Summary::default();
     let mut line = Vec::new();
     loop {
@@ -81,20 +129,26 @@ struct Record {
 /// and the padding before them. Anything longer is not a tar-split moby wrote.
 const MAX_PENDING: usize = 4 << 20;
 
-/// Rebuilds a layer's tar entries from its gzip'd tar-split: each file line gives the name,
+/// Rebuilds a layer's tar entries from its tar-split: each file line gives the name,
 /// size and CRC-64; the raw header bytes in the segment before it give the kind, mode,
 /// owner, time and link target. A tar-split gzip'd twice (as some migrations stored it) is
 /// inflated twice. Linear in the inflated size, which `limits` caps.
 pub fn entries(
-    gz: &[u8],
+    stored: Stored<'_>,
     limits: &crate::files::FileLimits,
 ) -> Result<Vec<crate::files::FileEntry>, crate::files::FilesError> {
     use crate::files::FilesError;
-    let mut inflated = Vec::new();
-    let mut decoder = GzDecoder::new(gz).take(limits.max_inflated.saturating_add(1));
-    decoder
-        .read_to_end(&mut inflated)
-        .map_err(|e| FilesError::Gzip(e.to_string()))?;
+    let mut inflated: Cow<'_, [u8]> = match stored {
+        Stored::Gzip(gz) => {
+            let mut inflated = Vec::new();
+            let mut decoder = GzDecoder::new(gz).take(limits.max_inflated.saturating_add(1));
+            decoder
+                .read_to_end(&mut inflated)
+                .map_err(|e| FilesError::Gzip(e.to_string()))?;
+            Cow::Owned(inflated)
+        }
+        Stored::Inflated(text) => Cow::Borrowed(text),
+    };
     if inflated.len() as u64 > limits.max_inflated {
         return Err(FilesError::TooLarge(limits.max_inflated));
     }
@@ -107,7 +161,7 @@ pub fn entries(
         if twice.len() as u64 > limits.max_inflated {
             return Err(FilesError::TooLarge(limits.max_inflated));
         }
-        inflated = twice;
+        inflated = Cow::Owned(twice);
     }
     parse_lines(&inflated, limits.max_entries)
 }

@@ -67,16 +67,21 @@ fn the_viewers_work_on_a_file() {
         while !reader.step(256 << 10).unwrap() {}
         let snapshot = reader.finish().unwrap();
         let read = now_ms();
+        // What the viewer's worker does before it reports "checked" (web worker/snapshot.rs).
         let (store, findings) = storesnap_core::analyze(&snapshot);
         let graph = storesnap_core::graph::LayerGraph::new(&store, &findings);
+        let disk = store.disk_summary(&snapshot.manifest.dir_sizes);
+        let usage = store.image_usage(true);
+        let placed = storesnap_core::graph::layout(&graph, &Default::default(), Default::default());
         let checked = now_ms();
-        assert!(!graph.nodes.is_empty());
+        assert!(!graph.nodes.is_empty() && !disk.is_empty());
+        std::hint::black_box((usage, placed));
         best = (best.0.min(read - start), best.1.min(checked - read));
     }
     println!(
-        "{}: read {:.0} ms, checked {:.0} ms (best of 5, natively)",
-        std::path::Path::new(&path).display(),
+        "native: read {:.0} ms, checked {:.0} ms (best of 5) {}",
         best.0,
-        best.1
+        best.1,
+        std::path::Path::new(&path).display(),
     );
 }

@@ -28,12 +28,24 @@ impl Listing {
             snapshot
                 .entries
                 .iter()
-                .filter(|(p, _)| {
-                    p.ends_with("/tar-split.json.gz") || p.ends_with("/tar-data.json.gz")
-                })
+                .filter(|(p, _)| storesnap_core::tarsplit::Stored::is_path(p))
                 .map(|(p, e)| (p.clone(), e.clone()))
                 .collect(),
         )
+    }
+
+    /// The tar-splits of a snapshot, taken out of it.
+    pub fn take_tar_splits(snapshot: &mut Snapshot) -> Files {
+        let paths: Vec<String> = snapshot
+            .entries
+            .keys()
+            .filter(|p| storesnap_core::tarsplit::Stored::is_path(p))
+            .cloned()
+            .collect();
+        paths
+            .into_iter()
+            .filter_map(|p| snapshot.entries.remove_entry(&p))
+            .collect()
     }
 
     /// The layer's entries, or why there are none.
@@ -59,8 +71,9 @@ impl Listing {
 
     /// Tar-splits as one buffer to post from the worker: for each, its path's length and
     /// bytes, then its data's length and bytes (lengths as 4-byte little-endian numbers).
-    pub fn encode(files: &Files) -> Vec<u8> {
+    pub fn encode(files: Files) -> Vec<u8> {
         let mut out = Vec::new();
+        // Consumed as it is written: each tar-split is freed once copied.
         for (path, entry) in files {
             let Entry::File(data) = entry else { continue };
             for part in [path.as_bytes(), data.as_slice()] {

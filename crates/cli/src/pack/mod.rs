@@ -23,10 +23,12 @@ use storesnap_core::{Entry, Snapshot};
 
 use crate::exit::Exit;
 
+mod compress;
 mod output;
 mod sizes;
 mod walk;
 
+pub use compress::write_zstd;
 use output::{file_safe, write_file, CountingWriter};
 pub use walk::collect;
 
@@ -34,7 +36,7 @@ pub use walk::collect;
 ///
 /// Packs repositories.json, imagedb, layerdb (with tar-split), mounts, distribution metadata,
 /// the graph driver's link/lower files and l/ symlinks, and container configs, into one
-/// deterministic .tar.gz. For a daemon that keeps images in containerd (Docker 29's default),
+/// deterministic, zstd-compressed tar (.tar.zst). For a daemon that keeps images in containerd (Docker 29's default),
 /// it packs containerd's meta.db and the snapshotter's metadata.db (copied as bytes), every
 /// content blob that is not a layer (indexes, manifests, configs), each layer's digest and
 /// size, and which snapshot directories exist. Never packs layer contents, container logs,
@@ -44,7 +46,7 @@ pub use walk::collect;
 /// Run it as root on the Docker host; it only reads. Stopping the daemon first gives the most
 /// consistent snapshot, but packing a live store is safe: changes show up as warnings.
 ///
-/// Example: sudo storesnap pack -o /tmp/store.tar.gz
+/// Example: sudo storesnap pack -o /tmp/store.tar.zst
 #[derive(Debug, clap::Args)]
 pub struct PackArgs {
     /// The Docker data root [default: /var/lib/docker, else the rootless daemon's root,
@@ -52,7 +54,7 @@ pub struct PackArgs {
     #[arg(long, value_name = "DIR")]
     root: Option<PathBuf>,
     /// Where to write the snapshot, `-` for standard output
-    /// [default: ./storesnap-<host>-<UTC time>.tar.gz].
+    /// [default: ./storesnap-<host>-<UTC time>.tar.zst].
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// The creation time stamped on the snapshot and all its entries, as Unix seconds or
@@ -164,7 +166,7 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
         Some(path) => path,
         None => {
             let name = format!(
-                "storesnap-{}-{}.tar.gz",
+                "storesnap-{}-{}.tar.zst",
                 file_safe(&options.hostname),
                 UtcTime::from_unix(created).compact()
             );
@@ -173,16 +175,18 @@ pub fn run(args: PackArgs) -> anyhow::Result<Exit> {
     };
     let mtime = u64::try_from(created).unwrap_or(0);
     let written = if to_stdout {
-        let out = packed
-            .snapshot
-            .write_to(CountingWriter::new(io::stdout().lock()), mtime)?;
+        let out = compress::write_zstd(
+            &packed.snapshot,
+            CountingWriter::new(io::stdout().lock()),
+            mtime,
+        )?;
         out.count
     } else {
         let roots: Vec<&Path> = std::iter::once(packed.root.as_path())
             .chain(packed.containerd_root.as_deref())
             .collect();
         write_file(&output, &roots, |w| {
-            packed.snapshot.write_to(w, mtime).map(|_| ())
+            compress::write_zstd(&packed.snapshot, w, mtime).map(|_| ())
         })?
     };
 

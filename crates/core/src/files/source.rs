@@ -4,8 +4,9 @@
 use super::{FileEntry, FileLimits, FilesError};
 use crate::id::ChainId;
 use crate::source::archive::scan::{Scan, Scanned};
-use crate::source::files::{file, Files};
+use crate::source::files::Files;
 use crate::store::Store;
+use crate::tarsplit::Stored;
 
 /// What a store was read from, as far as file lists go.
 #[derive(Debug, Clone, Copy)]
@@ -17,9 +18,9 @@ pub enum LayerFiles<'a> {
 }
 
 impl<'a> LayerFiles<'a> {
-    /// A store's gzip'd tar-split for the layer `chain`, unread; `Unavailable` says why there
-    /// is none (an archive has none: it has the tars).
-    pub fn tar_split(&self, store: &Store, chain: &ChainId) -> Result<&'a [u8], FilesError> {
+    /// A store's tar-split for the layer `chain`, unread; `Unavailable` says why there is none
+    /// (an archive has none: it has the tars).
+    pub fn tar_split(&self, store: &Store, chain: &ChainId) -> Result<Stored<'a>, FilesError> {
         let LayerFiles::Store(files) = *self else {
             return Err(FilesError::Unavailable(
                 "an archive holds tars, not tar-splits".into(),
@@ -50,7 +51,7 @@ impl<'a> LayerFiles<'a> {
         ];
         candidates
             .iter()
-            .find_map(|p| file(files, p))
+            .find_map(|p| Stored::find(files, p).map(|(_, stored)| stored))
             .ok_or_else(|| {
                 FilesError::Unavailable(if layer.tar_split {
                     "its tar-split was left out of the snapshot (`pack --no-tar-split`)".into()
@@ -73,10 +74,7 @@ impl<'a> LayerFiles<'a> {
             ));
         }
         match self {
-            LayerFiles::Store(_) => {
-                let gz = self.tar_split(store, chain)?;
-                crate::tarsplit::entries(gz, limits)
-            }
+            LayerFiles::Store(_) => crate::tarsplit::entries(self.tar_split(store, chain)?, limits),
             LayerFiles::Archive(scan) => {
                 let archived = store
                     .archive

@@ -34,7 +34,11 @@ fn tar_split_entries_add_up_to_each_layers_size() {
     assert!(layers.len() >= 10);
     let mut timed = 0;
     for (chain, gz, size) in layers {
-        let entries = storesnap_core::tarsplit::entries(&gz, &FileLimits::default()).unwrap();
+        let entries = storesnap_core::tarsplit::entries(
+            storesnap_core::tarsplit::Stored::Gzip(&gz),
+            &FileLimits::default(),
+        )
+        .unwrap();
         assert!(!entries.is_empty(), "{chain}");
         let files: u64 = entries
             .iter()
@@ -47,8 +51,26 @@ fn tar_split_entries_add_up_to_each_layers_size() {
             .map(|e| e.link.as_ref().unwrap().len() as u64)
             .sum();
         assert_eq!(files + links, size, "{chain}");
-        let summary = storesnap_core::tarsplit::summarize(&gz, 1 << 30).unwrap();
+        let summary = storesnap_core::tarsplit::summarize(
+            storesnap_core::tarsplit::Stored::Gzip(&gz),
+            1 << 30,
+        )
+        .unwrap();
         assert_eq!(summary.file_bytes, files, "{chain}");
+        // Kept inflated, as a snapshot since format 2 keeps it: the same entries and sums.
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+        let stored = storesnap_core::tarsplit::Stored::Inflated(&text);
+        assert_eq!(
+            storesnap_core::tarsplit::entries(stored, &FileLimits::default()).unwrap(),
+            entries,
+            "{chain}"
+        );
+        assert_eq!(
+            storesnap_core::tarsplit::summarize(stored, 1 << 30).unwrap(),
+            summary,
+            "{chain}"
+        );
         // Every non-empty file has its checksum; names are clean and unique.
         for e in &entries {
             assert_eq!(
@@ -119,7 +141,11 @@ fn a_hand_written_tar_split_reads_as_its_headers_say() {
         line(2, "", 0, Some(&[0u8; 1024])),
     ]
     .join("\n");
-    let entries = storesnap_core::tarsplit::entries(&gzip(&text), &FileLimits::default()).unwrap();
+    let entries = storesnap_core::tarsplit::entries(
+        storesnap_core::tarsplit::Stored::Gzip(&gzip(&text)),
+        &FileLimits::default(),
+    )
+    .unwrap();
     assert_eq!(entries.len(), 2, "the root is not an entry");
     assert_eq!(
         (
@@ -142,7 +168,11 @@ fn a_hand_written_tar_split_reads_as_its_headers_say() {
 fn hostile_tar_splits_are_errors() {
     let ok = header("f", b'0', 0, "");
     let check = |text: &str, limits: FileLimits, want: &str| {
-        let err = storesnap_core::tarsplit::entries(&gzip(text), &limits).unwrap_err();
+        let err = storesnap_core::tarsplit::entries(
+            storesnap_core::tarsplit::Stored::Gzip(&gzip(text)),
+            &limits,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains(want), "{err} lacks {want:?}");
     };
     let limits = FileLimits::default();
@@ -171,11 +201,18 @@ fn hostile_tar_splits_are_errors() {
     );
     // Not gzip at all, and gzip cut short.
     assert!(matches!(
-        storesnap_core::tarsplit::entries(b"plain", &limits),
+        storesnap_core::tarsplit::entries(
+            storesnap_core::tarsplit::Stored::Gzip(b"plain"),
+            &limits
+        ),
         Err(FilesError::Gzip(_))
     ));
     let gz = gzip(&many);
-    assert!(storesnap_core::tarsplit::entries(&gz[..gz.len() / 2], &limits).is_err());
+    assert!(storesnap_core::tarsplit::entries(
+        storesnap_core::tarsplit::Stored::Gzip(&gz[..gz.len() / 2]),
+        &limits
+    )
+    .is_err());
 }
 
 fn file(path: &str, size: u64, crc: u64) -> FileEntry {
@@ -517,7 +554,11 @@ fn deep_paths_do_not_overflow_the_stack() {
         line(2, "", 0, Some(&header("x", b'0', 0, ""))),
         line(1, &deeper, 0, None)
     );
-    let err = storesnap_core::tarsplit::entries(&gzip(&text), &FileLimits::default()).unwrap_err();
+    let err = storesnap_core::tarsplit::entries(
+        storesnap_core::tarsplit::Stored::Gzip(&gzip(&text)),
+        &FileLimits::default(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("longer than any filesystem holds"),
         "{err}"

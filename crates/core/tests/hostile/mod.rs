@@ -448,6 +448,10 @@ fn gzip(tar: &[u8]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
+fn zstd(tar: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(tar, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
 /// A snapshot tar: the manifest, then `rest`.
 fn snapshot_tar(rest: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut t = Vec::new();
@@ -591,6 +595,41 @@ fn hostile_archives_are_clear_errors() {
             "not gzip at all",
             b"hello, this is a text file".to_vec(),
             "not a storesnap snapshot",
+        ),
+        (
+            "a zstd snapshot cut short",
+            {
+                let z = zstd(&snapshot_tar(|t| {
+                    tar_entry(t, b"image/x", b'0', &[7; 5000], b"")
+                }));
+                z[..z.len() / 2].to_vec()
+            },
+            "truncated or its zstd stream is damaged",
+        ),
+        (
+            "a zstd snapshot whose checksum is wrong",
+            {
+                let mut z = zstd(&snapshot_tar(|_| {}));
+                let n = z.len();
+                z[n - 1] ^= 0x40;
+                z
+            },
+            "truncated or its zstd stream is damaged",
+        ),
+        (
+            "a zstd block of the reserved type",
+            // Magic, a frame header with a 1 KiB window, then a last block of type 3.
+            vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x00, 0x07, 0x00, 0x00],
+            "truncated or its zstd stream is damaged",
+        ),
+        (
+            "junk after the zstd frames",
+            {
+                let mut z = zstd(&snapshot_tar(|_| {}));
+                z.extend_from_slice(b"more bytes that are no frame");
+                z
+            },
+            "truncated or its zstd stream is damaged",
         ),
     ];
     for (name, bytes, want) in cases {

@@ -28,24 +28,26 @@ pub enum Input {
 /// Tells a snapshot from an archive by the file's first bytes (a few kilobytes are enough).
 pub fn sniff(head: &[u8]) -> Input {
     const SNAPSHOT_FIRST: &[u8] = b"storesnap.json\0";
-    match Compression::sniff(head) {
-        Ok(Compression::Gzip) => {
-            let mut first = Vec::new();
-            // A cut stream is expected: only the first header is wanted.
-            let _ = flate2::read::GzDecoder::new(head)
-                .take(512)
-                .read_to_end(&mut first);
-            if first.starts_with(SNAPSHOT_FIRST) {
-                Input::Snapshot
-            } else if is_tar(&first) {
-                Input::Archive
-            } else {
-                Input::Unknown
-            }
-        }
-        Ok(Compression::Zstd) => Input::Archive,
-        Ok(Compression::None) if is_tar(head) => Input::Archive,
-        _ => Input::Unknown,
+    let first_block = |inflating: &mut dyn Read| {
+        let mut first = Vec::new();
+        // A cut stream is expected: only the first header is wanted.
+        let _ = inflating.take(512).read_to_end(&mut first);
+        first
+    };
+    let first = match Compression::sniff(head) {
+        Ok(Compression::Gzip) => first_block(&mut flate2::read::GzDecoder::new(head)),
+        // `pack` ends its first zstd block after the manifest, so the head holds it whole.
+        Ok(Compression::Zstd) => first_block(&mut crate::zstd::Frames::new(head)),
+        Ok(Compression::None) if is_tar(head) => return Input::Archive,
+        _ => return Input::Unknown,
+    };
+    if first.starts_with(SNAPSHOT_FIRST) {
+        Input::Snapshot
+    } else if is_tar(&first) || Compression::sniff(head) == Ok(Compression::Zstd) {
+        // A zstd archive's first block may be larger than the head: an archive all the same.
+        Input::Archive
+    } else {
+        Input::Unknown
     }
 }
 

@@ -178,7 +178,7 @@ pub fn scan<R: Read>(input: R, limits: &ScanLimits, progress: &mut dyn FnMut(u64
     };
     let tar: Box<dyn Read + '_> = match outer {
         Compression::Gzip => Box::new(MultiGzDecoder::new(&mut counted)),
-        Compression::Zstd => Box::new(ZstdFrames::new(&mut counted)),
+        Compression::Zstd => Box::new(crate::zstd::Frames::new(&mut counted)),
         Compression::None => Box::new(&mut counted),
     };
     let mut tar = Reader::new(tar);
@@ -332,7 +332,7 @@ fn scan_layer(stream: &mut dyn Read, compression: Compression, listable: &mut us
                 .map(|()| Some(inflated.finish().0))
         }
         Compression::Zstd => {
-            let mut inflated = Hashing::new(ZstdFrames::new(BufReader::new(stream)));
+            let mut inflated = Hashing::new(crate::zstd::Frames::new(BufReader::new(stream)));
             walk_tar(&mut inflated, &mut out, listable)
                 .and_then(|()| io::copy(&mut inflated, &mut io::sink()).map(|_| ()))
                 .map(|()| Some(inflated.finish().0))
@@ -478,49 +478,5 @@ impl<R: Read> Read for Counting<'_, R> {
             (self.progress)(self.read);
         }
         Ok(n)
-    }
-}
-
-/// A zstd stream of one or more frames (as `zstd` and `pzstd` write them).
-struct ZstdFrames<R: BufRead> {
-    state: Option<ZstdState<R>>,
-}
-
-enum ZstdState<R: BufRead> {
-    Between(R),
-    In(Box<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>),
-}
-
-impl<R: BufRead> ZstdFrames<R> {
-    fn new(inner: R) -> Self {
-        ZstdFrames {
-            state: Some(ZstdState::Between(inner)),
-        }
-    }
-}
-
-impl<R: BufRead> Read for ZstdFrames<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            match self.state.take() {
-                None => return Ok(0),
-                Some(ZstdState::Between(mut inner)) => {
-                    if inner.fill_buf()?.is_empty() {
-                        return Ok(0);
-                    }
-                    let decoder = ruzstd::decoding::StreamingDecoder::new(inner)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                    self.state = Some(ZstdState::In(Box::new(decoder)));
-                }
-                Some(ZstdState::In(mut decoder)) => {
-                    let n = decoder.read(buf)?;
-                    if n > 0 || buf.is_empty() {
-                        self.state = Some(ZstdState::In(decoder));
-                        return Ok(n);
-                    }
-                    self.state = Some(ZstdState::Between(decoder.into_inner()));
-                }
-            }
-        }
     }
 }

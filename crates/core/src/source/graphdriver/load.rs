@@ -128,7 +128,7 @@ impl<'a> Loader<'a> {
             let descriptor = self.json(&format!("{dir}/descriptor.json"), &subject);
             let tar_split_path = format!("{dir}/tar-split.json.gz");
             // Left out by `pack --no-tar-split`: present on the host, just not in the snapshot.
-            let tar_split = self.files.contains_key(&tar_split_path)
+            let tar_split = crate::tarsplit::Stored::exists(self.files, &tar_split_path)
                 || omitted.contains(tar_split_path.as_str());
             self.store.layers.insert(
                 chain_id.clone(),

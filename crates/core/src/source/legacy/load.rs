@@ -96,9 +96,14 @@ fn layers(r: &mut Reader, store: &mut Store) -> BTreeMap<ChainId, V1Layer> {
         }
         let parent = parent_of(r, &dir, json.as_ref(), &subject);
         let size = layersize(r, &dir, &subject);
-        let tar_split_path = format!("{dir}/tar-data.json.gz");
-        let tar_split =
-            file(r.files, &tar_split_path).map(|gz| crate::tarsplit::summarize(gz, MAX_TAR_SPLIT));
+        let (tar_split_path, tar_split) =
+            match crate::tarsplit::Stored::find(r.files, &format!("{dir}/tar-data.json.gz")) {
+                Some((path, stored)) => (
+                    path,
+                    Some(crate::tarsplit::summarize(stored, MAX_TAR_SPLIT)),
+                ),
+                None => (String::new(), None),
+            };
         match (&tar_split, size) {
             (Some(Err(e)), _) => r.finding(
                 Code::InvalidValue,
