@@ -414,7 +414,7 @@ fn storesnap_view_serves_the_embedded_viewer() {
     std::fs::write(&bad, b"not a snapshot").unwrap();
     let out = storesnap(&["view", bad.to_str().unwrap(), "--no-open"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not gzip-compressed"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither zstd- nor gzip-compressed"));
 }
 
 /// A GET with the `Host` header given, as another site's page would send it; the status line
