@@ -43,9 +43,18 @@ fn viewer_dist(dir: &Path) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let dist = scratch("viewer-dist").join("dist");
+        // wasm-opt comes from npm into tools/ (scripts/setup viewer), not the system's PATH.
+        let path = format!(
+            "{}:{}",
+            repo_root()
+                .join("tools/binaryen/node_modules/.bin")
+                .display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let built = Command::new("trunk")
             .args(["build", "--release", "--offline", "--dist"])
             .arg(&dist)
+            .env("PATH", path)
             .current_dir(repo_root())
             .output()
             .expect("trunk (scripts/setup installs it)");

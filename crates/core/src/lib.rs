@@ -14,6 +14,7 @@ pub mod finding;
 pub mod graph;
 pub mod id;
 pub mod manifest;
+pub mod order;
 pub mod provenance;
 pub mod redact;
 pub mod report;

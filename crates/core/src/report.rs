@@ -151,7 +151,9 @@ pub fn markdown(manifest: Option<&Manifest>, store: &Store, findings: &[Finding]
     }
 
     let mut images = store.image_usage(false);
-    images.sort_by(|a, b| b.size.cmp(&a.size).then(a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut images, |a, b| {
+        b.size.cmp(&a.size).then(a.id.cmp(&b.id))
+    });
     let _ = writeln!(out, "\n#### Largest images\n");
     if images.is_empty() {
         let _ = writeln!(out, "No images.");

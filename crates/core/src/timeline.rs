@@ -44,7 +44,7 @@ pub fn events<'a>(store: &Store, images: impl IntoIterator<Item = &'a ImageId>) 
             built_locally: i.built_locally,
         })
         .collect();
-    out.sort_by(|a, b| {
+    crate::order::sort_by(&mut out, |a, b| {
         (a.when().is_none(), a.when(), &a.image).cmp(&(b.when().is_none(), b.when(), &b.image))
     });
     out

@@ -155,6 +155,6 @@ pub fn parent_cycles<'a>(
             done.insert(c, true);
         }
     }
-    cycles.sort();
+    crate::order::sort(&mut cycles);
     cycles
 }

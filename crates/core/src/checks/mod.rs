@@ -59,7 +59,7 @@ pub fn analyze(snapshot: &crate::Snapshot) -> (Store, Vec<Finding>) {
 
 /// The order findings are reported in: most severe first, then by code and subjects.
 pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
+    crate::order::sort_by(findings, |a, b| {
         b.severity
             .cmp(&a.severity)
             .then(a.code.cmp(&b.code))

@@ -197,7 +197,7 @@ impl Store {
                 .into_iter()
                 .collect();
             let mut image_tags = tags.remove(digest).unwrap_or_default();
-            image_tags.sort();
+            crate::order::sort(&mut image_tags);
             out.push(Summary {
                 image,
                 created: if best {

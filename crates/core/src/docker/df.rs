@@ -112,7 +112,9 @@ impl Store {
         let generation = self.generation();
         let mut containers: Vec<&crate::store::Container> = self.containers.values().collect();
         // Newest first, to the nanosecond, as the daemon sorts them.
-        containers.sort_by(|a, b| b.created_nanos.cmp(&a.created_nanos).then(a.id.cmp(&b.id)));
+        crate::order::sort_by(&mut containers, |a, b| {
+            b.created_nanos.cmp(&a.created_nanos).then(a.id.cmp(&b.id))
+        });
         let container_rows = containers
             .iter()
             .map(|c| {

@@ -117,7 +117,9 @@ impl Store {
             None => self.graph_summaries(all, generation),
         };
         // The daemon sorts by creation second; ties come out in map order, which is random.
-        out.sort_by(|a, b| b.created.cmp(&a.created).then(a.image.id.cmp(&b.image.id)));
+        crate::order::sort_by(&mut out, |a, b| {
+            b.created.cmp(&a.created).then(a.image.id.cmp(&b.image.id))
+        });
         out
     }
 

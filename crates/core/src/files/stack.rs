@@ -197,7 +197,9 @@ pub fn stack<L: AsRef<[FileEntry]>>(layers: &[L]) -> Stacked {
                 lose(&mut gone, old, index, how);
             }
         }
-        changes.sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
+        crate::order::sort_by(&mut changes, |a, b| {
+            a.path.cmp(&b.path).then(a.kind.cmp(&b.kind))
+        });
         out.push(LayerChanges { changes });
     }
     Stacked {

@@ -225,7 +225,7 @@ impl LayerGraph {
             stack.push(cut);
             visit(&mut stack, &self.nodes);
         }
-        self.roots.sort();
+        crate::order::sort(&mut self.roots);
     }
 
     /// The chain from a base layer to `top`, base first.

@@ -28,7 +28,7 @@ pub struct ImagesProps {
 /// Orders rows by `sort`; ties keep a fixed order (by ID) so the table never shuffles.
 /// Unknown sizes (intermediate images have none) sort below every known one.
 pub fn sort_rows(rows: &mut [ImageUsage], sort: Sort) {
-    rows.sort_by(|a, b| {
+    storesnap_core::order::sort_by(rows, |a, b| {
         let by = match sort.column {
             Column::Repository => a.repository.cmp(&b.repository),
             Column::Tag => a.tag.cmp(&b.tag),

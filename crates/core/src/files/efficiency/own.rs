@@ -112,7 +112,9 @@ pub fn own<L: AsRef<[FileEntry]>>(layers: &[L]) -> OwnReport {
         }
     }
     let mut wastes: Vec<Waste> = by_path.into_values().collect();
-    wastes.sort_by(|a, b| b.wasted.cmp(&a.wasted).then_with(|| a.path.cmp(&b.path)));
+    crate::order::sort_by(&mut wastes, |a, b| {
+        b.wasted.cmp(&a.wasted).then_with(|| a.path.cmp(&b.path))
+    });
     let wasted_bytes = removed.saturating_add(updated).saturating_add(duplicate);
     OwnReport {
         efficiency: if size_bytes == 0 {

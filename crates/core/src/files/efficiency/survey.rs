@@ -57,7 +57,7 @@ pub fn survey(store: &Store, files: LayerFiles<'_>, limits: &FileLimits) -> Surv
         .filter(|i| !i.chain().is_empty())
         .map(|i| (i.chain(), &i.id))
         .collect();
-    images.sort();
+    crate::order::sort(&mut images);
     // The entries of the chain prefix last read: (chain, its entries) from the base up.
     let mut held: Vec<(ChainId, Vec<FileEntry>)> = Vec::new();
     let mut offenders: BTreeMap<(String, String), Offender> = BTreeMap::new();
@@ -121,7 +121,9 @@ pub fn survey(store: &Store, files: LayerFiles<'_>, limits: &FileLimits) -> Surv
         }
     }
     let mut list: Vec<Offender> = offenders.into_values().collect();
-    list.sort_by(|a, b| b.wasted.cmp(&a.wasted).then_with(|| a.path.cmp(&b.path)));
+    crate::order::sort_by(&mut list, |a, b| {
+        b.wasted.cmp(&a.wasted).then_with(|| a.path.cmp(&b.path))
+    });
     list.truncate(MAX_OFFENDERS);
     out.offenders = list;
     out
