@@ -16,10 +16,7 @@ fn viewer_snapshot_times() {
     let Some(snapshot) = std::env::var_os("BENCH_SNAPSHOT") else {
         return;
     };
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let runs: usize = env_number("BENCH_RUNS", 3);
     let browser = Browser::start();
     let site = serve(support::repo_root().join("dist"));
     let (mut read, mut check) = (f64::MAX, f64::MAX);
@@ -49,10 +46,7 @@ fn viewer_throughput() {
     let Some(archive) = std::env::var_os("BENCH_ARCHIVE") else {
         return;
     };
-    let cli: f64 = std::env::var("BENCH_CLI_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0);
+    let cli: f64 = env_number("BENCH_CLI_SECONDS", 0.0);
     let size = std::fs::metadata(&archive).unwrap().len() as f64;
     let browser = Browser::start();
     browser.goto(&serve(support::repo_root().join("dist")));
@@ -92,4 +86,12 @@ fn viewer_throughput() {
             cli / read
         );
     }
+}
+
+/// The number in the environment variable `name`, or `default` where it is unset or no number.
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
