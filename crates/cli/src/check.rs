@@ -15,7 +15,7 @@ use crate::views::Format;
 /// Exits 0 when nothing of error severity was found, 1 when something was, 2 when the store
 /// could not be read.
 ///
-/// Examples: storesnap check snapshot.tar.gz; sudo storesnap check --root /var/lib/docker
+/// Examples: storesnap check snapshot.tar.zst; sudo storesnap check --root /var/lib/docker
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     #[command(flatten)]

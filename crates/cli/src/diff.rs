@@ -20,7 +20,7 @@ use crate::views::Format;
 /// Exits 0 when nothing changed, 1 when something did (as diff(1) does), 2 when a file could
 /// not be read.
 ///
-/// Example: storesnap diff before.tar.gz after.tar.gz
+/// Example: storesnap diff before.tar.zst after.tar.zst
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
     /// The earlier snapshot or archive.

@@ -23,7 +23,7 @@ use crate::views::{resolve, Format};
 /// save` archive is read whole. The containerd image store keeps no tar-split: save the image
 /// and open the archive.
 ///
-/// Examples: storesnap files snapshot.tar.gz local/app:v1;
+/// Examples: storesnap files snapshot.tar.zst local/app:v1;
 /// storesnap files app.tar local/app:v1 --layer 3 --format json
 #[derive(Debug, clap::Args)]
 pub struct FilesArgs {

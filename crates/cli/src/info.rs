@@ -13,7 +13,7 @@ use crate::exit::Exit;
 /// Summarise a snapshot: where and when it was packed, what it holds, what was left out or
 /// redacted, and any warnings from packing.
 ///
-/// Example: storesnap info storesnap-host-20261123T072453Z.tar.gz
+/// Example: storesnap info storesnap-host-20261123T072453Z.tar.zst
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
     /// The snapshot file written by `storesnap pack`.

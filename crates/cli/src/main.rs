@@ -27,7 +27,7 @@ use crate::exit::Exit;
 
 /// Snapshot a Docker image store's metadata, and inspect it.
 ///
-/// A snapshot is one small, deterministic .tar.gz holding the metadata of the local image store
+/// A snapshot is one small, deterministic .tar.zst holding the metadata of the local image store
 /// (repositories.json, imagedb, layerdb, mounts, distribution, graph-driver links, container
 /// configs with secrets redacted), never layer contents. Attach it to a bug report; open it in
 /// the storesnap viewer.

@@ -12,7 +12,7 @@ use crate::source::Source;
 /// text the viewer's "Copy report" button gives for the same file. Paste it into the issue and
 /// attach the snapshot.
 ///
-/// Examples: storesnap report snapshot.tar.gz | xclip; sudo storesnap report --root /var/lib/docker
+/// Examples: storesnap report snapshot.tar.zst | xclip; sudo storesnap report --root /var/lib/docker
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     #[command(flatten)]

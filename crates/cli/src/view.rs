@@ -25,7 +25,7 @@ mod embedded {
 /// machine. With no SNAPSHOT, packs the local data root first (in memory, redacted as `pack`
 /// does, nothing written to disk).
 ///
-/// Examples: storesnap view snapshot.tar.gz; sudo storesnap view; storesnap view --port 8080 s.tar.gz
+/// Examples: storesnap view snapshot.tar.zst; sudo storesnap view; storesnap view --port 8080 s.tar.zst
 #[derive(Debug, clap::Args)]
 pub struct ViewArgs {
     /// A snapshot written by `storesnap pack`, or a `docker save` archive [default: pack the

@@ -22,7 +22,7 @@ pub enum Format {
 
 /// List images, like `docker image ls`.
 ///
-/// Example: storesnap images -a --digests snapshot.tar.gz
+/// Example: storesnap images -a --digests snapshot.tar.zst
 #[derive(Debug, clap::Args)]
 pub struct ImagesArgs {
     #[command(flatten)]
@@ -48,7 +48,7 @@ pub struct ImagesArgs {
 /// IMAGE is a tag (`local/app:v1`; the tag defaults to `latest`), a full image ID, or an ID
 /// prefix that names one image.
 ///
-/// Example: storesnap history snapshot.tar.gz local/app:v1
+/// Example: storesnap history snapshot.tar.zst local/app:v1
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
     /// The snapshot written by `storesnap pack` (omit it with --root).
@@ -75,7 +75,7 @@ pub struct HistoryArgs {
 /// Container and volume sizes come from what `pack` recorded; BuildKit's cache is not part of a
 /// snapshot, so its row is always empty.
 ///
-/// Example: storesnap df -v snapshot.tar.gz
+/// Example: storesnap df -v snapshot.tar.zst
 #[derive(Debug, clap::Args)]
 pub struct DfArgs {
     #[command(flatten)]

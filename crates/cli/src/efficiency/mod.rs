@@ -36,7 +36,7 @@ use gofmt::Json;
 /// disabled, highestUserWastedPercent 0.1, or those of a `.dive-ci` file) and exits 1 when an
 /// image fails them.
 ///
-/// Examples: storesnap efficiency snapshot.tar.gz local/app:v1;
+/// Examples: storesnap efficiency snapshot.tar.zst local/app:v1;
 /// storesnap efficiency app.tar --ci; storesnap efficiency --root /var/lib/docker --format json
 #[derive(Debug, clap::Args)]
 pub struct EfficiencyArgs {
