@@ -119,11 +119,22 @@ impl Browser {
         }
         let caps = match engine {
             Engine::Chromium => {
+                let mut args = vec![
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--window-size=1400,1000",
+                ];
+                // Benchmarks may try the engine's own settings (`--js-flags=--no-liftoff`, say).
+                let extra = std::env::var("BENCH_CHROMIUM_ARGS").unwrap_or_default();
+                args.extend(extra.split_whitespace());
                 json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run", "--window-size=1400,1000"]}}}})
+                "binary": "/usr/bin/chromium", "args": args}}}})
             }
             Engine::Firefox => {
                 json!({"capabilities": {"alwaysMatch": {"browserName": "firefox", "moz:firefoxOptions": {

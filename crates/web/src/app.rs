@@ -4,7 +4,6 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use gloo::file::callbacks::FileReader;
 use yew::prelude::*;
 
 use crate::components::{
@@ -14,7 +13,7 @@ use crate::components::{
     timeline::Timeline, waste::Waste,
 };
 use crate::hash::{Hash, Source};
-use crate::open::{fetch_blob, open_blob, read_file, Opener};
+use crate::open::{fetch_blob, Opener};
 use crate::state::{Action, Loading, Stage, State};
 use storesnap_core::docker::human_size;
 
@@ -78,26 +77,24 @@ pub fn current_hash() -> Hash {
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(State::default);
-    // Dropping a FileReader cancels the read, so the tasks live as long as the app.
-    let tasks = use_mut_ref(Vec::<FileReader>::new);
-
     let opener = Opener {
         state: state.clone(),
         tickets: (*use_state(|| Rc::new(Cell::new(0u64)))).clone(),
         job: (*use_state(|| Rc::new(RefCell::new(None)))).clone(),
+        compare_job: (*use_state(|| Rc::new(RefCell::new(None)))).clone(),
     };
 
     let on_file = {
-        let (opener, tasks) = (opener.clone(), tasks.clone());
-        Callback::from(move |file: web_sys::File| read_file(file, tasks.clone(), opener.clone()))
+        let opener = opener.clone();
+        Callback::from(move |file: web_sys::File| opener.open_blob(file.name(), file.into()))
     };
     let on_demo = {
         let opener = opener.clone();
-        Callback::from(move |_| opener.open("demo snapshot".into(), crate::DEMO.to_vec()))
+        Callback::from(move |_| opener.open_demo())
     };
     // A link can open the viewer with data in it: `#demo`, or `#url=<address of a snapshot>`.
     {
-        let (on_demo, opener, tasks) = (on_demo.clone(), opener.clone(), tasks.clone());
+        let (on_demo, opener) = (on_demo.clone(), opener.clone());
         use_effect_with((), move |_| match current_hash().source {
             Some(Source::Demo) => on_demo.emit(()),
             Some(Source::Url(raw)) => {
@@ -105,7 +102,7 @@ pub fn app() -> Html {
                 opener.state.dispatch(Action::Fetching(url.clone()));
                 wasm_bindgen_futures::spawn_local(async move {
                     match fetch_blob(&url).await {
-                        Ok(blob) => open_blob(url, blob, tasks, opener),
+                        Ok(blob) => opener.open_blob(url, blob),
                         Err(message) => opener.state.dispatch(Action::Failed(message)),
                     }
                 });
@@ -196,26 +193,10 @@ pub fn app() -> Html {
     };
     let on_toggle_all = use_dispatch(&state, |()| Action::ToggleAllImages);
     let on_close_compare = use_dispatch(&state, |()| Action::Compare(None));
-    // Comparing reads the second file on the page: it is compared, not drawn.
+    // The second file is read in a worker of its own: it is compared, not drawn.
     let on_compare = state.loaded.clone().map(|loaded| {
-        let (state, tasks) = (state.clone(), tasks.clone());
-        Callback::from(move |file: web_sys::File| {
-            let (state, loaded) = (state.clone(), loaded.clone());
-            let name = file.name();
-            let task =
-                gloo::file::callbacks::read_as_bytes(&gloo::file::File::from(file), move |bytes| {
-                    let compared = match bytes {
-                        Ok(bytes) => crate::compare::compare(&loaded, &name, &bytes),
-                        Err(e) => crate::compare::Compared {
-                            ticket: loaded.ticket,
-                            name: name.clone(),
-                            result: Err(format!("could not read {name}: {e}")),
-                        },
-                    };
-                    state.dispatch(Action::Compare(Some(Rc::new(compared))));
-                });
-            tasks.borrow_mut().push(task);
-        })
+        let opener = opener.clone();
+        Callback::from(move |file: web_sys::File| opener.compare(loaded.clone(), file))
     });
     let on_severity = use_dispatch(&state, Action::ShowSeverity);
 

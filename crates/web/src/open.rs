@@ -1,157 +1,92 @@
-//! Opening a file: it is sniffed, handed to the worker (a snapshot to read, load, check and lay
-//! out; an archive to hash), or read on the page where no worker can start. Each opening gets a
-//! ticket, so a slow file opened first never replaces a later one.
+//! Opening a file: it is handed to the worker, which tells a snapshot from an archive, reads,
+//! loads, checks and lays it out, and posts the results in parts. Each opening gets a ticket,
+//! so a slow file opened first never replaces a later one.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use gloo::file::callbacks::FileReader;
-use gloo::timers::future::TimeoutFuture;
-use storesnap_core::source::archive;
-use storesnap_core::{Progress, SlicedReader, Snapshot};
+use storesnap_core::Progress;
 use yew::prelude::*;
 
 use crate::app::current_hash;
+use crate::compare::Compared;
 use crate::files::{FilesData, Listing};
-use crate::state::{Action, Loaded, Selection, Stage, State, LIMITS};
-use crate::worker;
+use crate::state::{Action, Loaded, Selection, Stage, State};
+use crate::worker::{self, Job, Message};
 
-/// Starts reading a browser file in the worker: a snapshot, or a `docker save` archive (it may
-/// be gigabytes). The first bytes tell which.
-pub fn read_file(file: web_sys::File, tasks: Rc<RefCell<Vec<FileReader>>>, opener: Opener) {
-    let name = file.name();
-    open_blob(name, file.into(), tasks, opener);
-}
-
-/// Opens a snapshot or an archive held by a Blob (a picked or dropped File, or a fetched body).
-pub fn open_blob(
-    name: String,
-    blob: web_sys::Blob,
-    tasks: Rc<RefCell<Vec<FileReader>>>,
-    opener: Opener,
-) {
-    const HEAD: f64 = 64.0 * 1024.0;
-    let Ok(head) = blob.slice_with_f64_and_f64(0.0, HEAD.min(blob.size())) else {
-        opener
-            .state
-            .dispatch(Action::Failed(format!("could not read {name}")));
-        return;
-    };
-    let head = gloo::file::Blob::from(head);
-    let inner_tasks = tasks.clone();
-    let task = gloo::file::callbacks::read_as_bytes(&head, move |result| match result {
-        Ok(head) if archive::sniff(&head) == archive::Input::Archive => {
-            opener.open_archive(name, blob);
-        }
-        Ok(_) => opener.open_snapshot(name, blob, inner_tasks),
-        Err(e) => opener
-            .state
-            .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
-    });
-    tasks.borrow_mut().push(task);
-}
+/// What the page says when no worker can start: it has no reader of its own.
+const NO_WORKER: &str = "serve the viewer with its worker script (storesnap-worker_loader.js, \
+     storesnap-worker.js and storesnap-worker_bg.wasm beside index.html), as `trunk build` \
+     writes it and `storesnap view` serves it";
 
 /// Opens snapshots: each gets a ticket, so a slow one opened first cannot replace a later one.
 #[derive(Clone)]
 pub struct Opener {
     pub state: UseReducerHandle<State>,
     pub tickets: Rc<Cell<u64>>,
-    /// The worker reading a file, if any: a newer file replaces (and stops) it.
+    /// The worker reading the open file, if any: a newer file replaces (and stops) it.
     pub job: Rc<RefCell<Option<worker::Running>>>,
+    /// The worker reading a file to compare with the open one.
+    pub compare_job: Rc<RefCell<Option<worker::Running>>>,
 }
 
-/// How long one slice of work may hold the main thread before the page gets it back.
-const SLICE_MS: f64 = 16.0;
-
 impl Opener {
+    /// Opens a snapshot or an archive held by a Blob (a picked or dropped File, or a fetched
+    /// body).
+    pub fn open_blob(&self, name: String, blob: web_sys::Blob) {
+        let ticket = self.begin(&name, blob.size() as u64);
+        self.start(Some(&blob), Job::Open, ticket, name, blob.size() as u64);
+    }
+
+    /// Opens the demo snapshot, which the worker carries.
+    pub fn open_demo(&self) {
+        let name = "demo snapshot".to_owned();
+        let ticket = self.begin(&name, 0);
+        self.start(None, Job::Demo, ticket, name, 0);
+    }
+
     /// Takes the next ticket and shows the file as being read.
-    fn begin(&self, name: &str, size: usize) -> u64 {
+    fn begin(&self, name: &str, size: u64) -> u64 {
         let ticket = self.tickets.get() + 1;
         self.tickets.set(ticket);
         self.state.dispatch(Action::Open {
             ticket,
             name: name.to_owned(),
-            size,
+            size: size as usize,
         });
         ticket
     }
 
-    /// Hashes an archive in the worker, showing its progress, then loads and checks the scan.
-    /// Where no worker can start, the page reads the file itself.
-    pub fn open_archive(&self, name: String, blob: web_sys::Blob) {
-        let total = blob.size() as u64;
-        let ticket = self.begin(&name, total as usize);
+    /// Hands the file to a new worker, shows its progress, then takes its parts in.
+    fn start(&self, blob: Option<&web_sys::Blob>, job: Job, ticket: u64, name: String, total: u64) {
         let state = self.state.clone();
-        let start = js_sys::Date::now();
-        let fallback_blob = blob.clone();
-        let own_name = name.clone();
-        let on_message = move |message: worker::Message| match message {
-            worker::Message::Progress { read, .. } => state.dispatch(Action::Progress {
-                ticket,
-                progress: Progress {
-                    read,
-                    total,
-                    inflated: read,
-                },
-                stage: Stage::Hashing,
-            }),
-            worker::Message::Done { scan, memory } => finish_archive(
-                state.clone(),
-                ticket,
-                name.clone(),
-                total,
-                start,
-                *scan,
-                Some(memory),
-            ),
-            worker::Message::Unavailable { .. } => scan_in_page(
-                state.clone(),
-                ticket,
-                name.clone(),
-                fallback_blob.clone(),
-                start,
-            ),
-            worker::Message::Ready
-            | worker::Message::Checking
-            | worker::Message::Loaded { .. }
-            | worker::Message::Surveyed { .. } => {}
-            worker::Message::Failed { message } => state.dispatch(Action::Opened {
-                ticket,
-                result: Err(format!("{name}: {message}")),
-                selection: Selection::None,
-            }),
+        let failed = {
+            let (state, name) = (state.clone(), name.clone());
+            move |message: String| {
+                state.dispatch(Action::Opened {
+                    ticket,
+                    result: Err(format!("{name}: {message}")),
+                    selection: Selection::None,
+                })
+            }
         };
-        match worker::start(&blob, worker::Job::Archive, on_message) {
-            Ok(job) => *self.job.borrow_mut() = Some(job),
-            Err(_) => scan_in_page(self.state.clone(), ticket, own_name, blob, start),
-        }
-    }
-
-    /// Reads, loads, checks and lays out a snapshot in the worker, then parses its results on
-    /// the page a part at a time. Where no worker can start, the page does it all itself.
-    pub fn open_snapshot(
-        &self,
-        name: String,
-        blob: web_sys::Blob,
-        tasks: Rc<RefCell<Vec<FileReader>>>,
-    ) {
-        let total = blob.size() as u64;
-        let ticket = self.begin(&name, total as usize);
-        let state = self.state.clone();
-        let opener = self.clone();
-        let fallback_blob = blob.clone();
-        let (own_name, own_tasks) = (name.clone(), tasks.clone());
-        let on_message = move |message: worker::Message| match message {
-            worker::Message::Progress { read, inflated } => state.dispatch(Action::Progress {
+        let on_failed = failed.clone();
+        let on_message = move |message: Message| match message {
+            Message::Progress { read, inflated } => state.dispatch(Action::Progress {
                 ticket,
                 progress: Progress {
                     read,
                     total,
                     inflated: inflated.unwrap_or(read),
                 },
-                stage: Stage::Inflating,
+                // An archive is hashed as it streams; a snapshot is inflated.
+                stage: if inflated.is_some() {
+                    Stage::Inflating
+                } else {
+                    Stage::Hashing
+                },
             }),
-            worker::Message::Checking => state.dispatch(Action::Progress {
+            Message::Checking => state.dispatch(Action::Progress {
                 ticket,
                 progress: Progress {
                     read: total,
@@ -160,11 +95,11 @@ impl Opener {
                 },
                 stage: Stage::Checking,
             }),
-            worker::Message::Loaded {
+            Message::Loaded {
                 parts,
                 read_ms,
                 check_ms,
-                memory: _,
+                memory,
                 texts,
             } => {
                 let (state, name) = (state.clone(), name.clone());
@@ -174,6 +109,7 @@ impl Opener {
                     let result = result
                         .map(|mut loaded| {
                             loaded.timing = Some((read_ms, check_ms));
+                            loaded.worker_memory = Some(memory);
                             Rc::new(loaded)
                         })
                         .map_err(|e| format!("{name}: {e}"));
@@ -184,249 +120,69 @@ impl Opener {
                     });
                 });
             }
-            worker::Message::Unavailable { .. } => {
-                read_in_page(&opener, ticket, name.clone(), &fallback_blob, &tasks)
-            }
-            worker::Message::Failed { message } => state.dispatch(Action::Opened {
-                ticket,
-                result: Err(format!("{name}: {message}")),
-                selection: Selection::None,
-            }),
-            worker::Message::Surveyed { survey, tar_splits } => {
-                let bytes = tar_splits
-                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<js_sys::Uint8Array>(t).ok())
-                    .map(|b| b.to_vec())
-                    .unwrap_or_default();
-                let listing = Listing::TarSplits(Listing::decode(&bytes));
+            Message::Surveyed {
+                survey,
+                scan,
+                tar_splits,
+            } => {
+                let listing = match scan {
+                    Some(scan) => Listing::Archive(scan),
+                    None => {
+                        let bytes = tar_splits
+                            .and_then(|t| {
+                                wasm_bindgen::JsCast::dyn_into::<js_sys::Uint8Array>(t).ok()
+                            })
+                            .map(|b| b.to_vec())
+                            .unwrap_or_default();
+                        Listing::TarSplits(Listing::decode(&bytes))
+                    }
+                };
                 state.dispatch(Action::Files(Rc::new(FilesData::new(
                     ticket, listing, *survey,
                 ))));
             }
-            worker::Message::Ready | worker::Message::Done { .. } => {}
+            Message::Unavailable { message } => failed(format!("{message}: {NO_WORKER}")),
+            Message::Failed { message } => failed(message),
+            Message::Ready => {}
         };
-        match worker::start(&blob, worker::Job::Snapshot, on_message) {
-            Ok(job) => *self.job.borrow_mut() = Some(job),
-            Err(_) => read_in_page(self, ticket, own_name, &blob, &own_tasks),
+        match worker::start(blob, job, on_message) {
+            Ok(running) => *self.job.borrow_mut() = Some(running),
+            Err(e) => on_failed(format!("{e}: {NO_WORKER}")),
         }
     }
 
-    /// Reads, loads and checks a snapshot on the page, in steps.
-    pub fn open(&self, name: String, bytes: Vec<u8>) {
-        let ticket = self.begin(&name, bytes.len());
-        self.open_with_ticket(ticket, name, bytes);
-    }
-
-    /// The same under a ticket already taken (a worker that could not start hands its file on).
-    fn open_with_ticket(&self, ticket: u64, name: String, bytes: Vec<u8>) {
+    /// Reads `file` in a worker of its own and compares `loaded` with it, as
+    /// `storesnap diff OPEN FILE` would.
+    pub fn compare(&self, loaded: Rc<Loaded>, file: web_sys::File) {
+        let name = file.name();
         let state = self.state.clone();
-        let tickets = self.tickets.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let size = bytes.len();
-            let start = js_sys::Date::now();
-            let result = match read_sliced(ticket, &tickets, bytes, &state).await {
-                Ok(snapshot) => {
-                    let read = js_sys::Date::now();
-                    // Load, check and graph are separate steps, with the page given its turn
-                    // between them.
-                    let (store, mut findings) = storesnap_core::source::load(&snapshot);
-                    TimeoutFuture::new(0).await;
-                    findings.extend(storesnap_core::checks::check(&store));
-                    storesnap_core::checks::sort_findings(&mut findings);
-                    TimeoutFuture::new(0).await;
-                    let mut loaded = Loaded::from_parts(
-                        ticket,
-                        &name,
-                        size,
-                        Some(snapshot.manifest.clone()),
-                        store,
-                        findings,
-                    );
-                    loaded.keep_raw(&snapshot);
-                    loaded.timing = Some((read - start, js_sys::Date::now() - read));
-                    Ok((Rc::new(loaded), Listing::of_snapshot(&snapshot)))
-                }
-                Err(e) => Err(format!("{name}: {e}")),
-            };
-            let selection = current_hash().selection;
-            let (result, listing) = match result {
-                Ok((loaded, listing)) => (Ok(loaded), Some(listing)),
-                Err(e) => (Err(e), None),
-            };
-            let surveyed = result.as_ref().ok().cloned().zip(listing);
-            state.dispatch(Action::Opened {
-                ticket,
-                result,
-                selection,
-            });
-            if let Some((loaded, listing)) = surveyed {
-                survey_later(&state, &loaded, listing).await;
+        let done = {
+            let (state, loaded, name) = (state.clone(), loaded.clone(), name.clone());
+            move |result: Result<Loaded, String>| {
+                let result = result.map(|second| crate::compare::compare(&loaded, &second));
+                state.dispatch(Action::Compare(Some(Rc::new(Compared {
+                    ticket: loaded.ticket,
+                    name: name.clone(),
+                    result: result.map_err(|e| format!("{name}: {e}")),
+                }))));
             }
-        });
-    }
-}
-
-/// Without a worker (a viewer hosted without its worker script), the page reads the snapshot
-/// itself, under the same ticket, unless a newer file was opened meanwhile.
-fn read_in_page(
-    opener: &Opener,
-    ticket: u64,
-    name: String,
-    blob: &web_sys::Blob,
-    tasks: &Rc<RefCell<Vec<FileReader>>>,
-) {
-    if opener.tickets.get() != ticket {
-        return;
-    }
-    let opener = opener.clone();
-    let whole = gloo::file::Blob::from(blob.clone());
-    let task = gloo::file::callbacks::read_as_bytes(&whole, move |result| match result {
-        Ok(bytes) => opener.open_with_ticket(ticket, name, bytes),
-        Err(e) => opener
-            .state
-            .dispatch(Action::Failed(format!("could not read {name}: {e}"))),
-    });
-    tasks.borrow_mut().push(task);
-}
-
-/// Loads and checks a finished scan (small: the archive's metadata and digests) on the page.
-fn finish_archive(
-    state: UseReducerHandle<State>,
-    ticket: u64,
-    name: String,
-    total: u64,
-    start: f64,
-    scan: archive::Scan,
-    memory: Option<u64>,
-) {
-    state.dispatch(Action::Progress {
-        ticket,
-        progress: Progress {
-            read: total,
-            total,
-            inflated: total,
-        },
-        stage: Stage::Checking,
-    });
-    wasm_bindgen_futures::spawn_local(async move {
-        TimeoutFuture::new(0).await;
-        let read = js_sys::Date::now();
-        let loaded = archive::load(&scan)
-            .map(|(store, mut findings)| {
-                findings.extend(storesnap_core::checks::check(&store));
-                storesnap_core::checks::sort_findings(&mut findings);
-                let mut loaded =
-                    Loaded::from_parts(ticket, &name, total as usize, None, store, findings);
-                loaded.timing = Some((read - start, js_sys::Date::now() - read));
-                loaded.worker_memory = memory;
-                Rc::new(loaded)
-            })
-            .map_err(|e| format!("{name}: {e}"));
-        state.dispatch(Action::Opened {
-            ticket,
-            result: loaded.clone(),
-            selection: current_hash().selection,
-        });
-        if let Ok(loaded) = loaded {
-            survey_later(&state, &loaded, Listing::Archive(Box::new(scan))).await;
-        }
-    });
-}
-
-/// Surveys wasted space on the page, after the snapshot is drawn: for archives, whose layers
-/// were listed while they were hashed, and where no worker runs.
-async fn survey_later(state: &UseReducerHandle<State>, loaded: &Rc<Loaded>, listing: Listing) {
-    TimeoutFuture::new(0).await;
-    let survey = listing.survey(&loaded.store);
-    state.dispatch(Action::Files(Rc::new(FilesData::new(
-        loaded.ticket,
-        listing,
-        survey,
-    ))));
-}
-
-/// Without a worker (a viewer hosted without its worker script), the page scans the archive
-/// itself: whole, and only up to a size a tab can hold.
-fn scan_in_page(
-    state: UseReducerHandle<State>,
-    ticket: u64,
-    name: String,
-    blob: web_sys::Blob,
-    start: f64,
-) {
-    const MAX_IN_PAGE: f64 = 512.0 * 1024.0 * 1024.0;
-    let total = blob.size() as u64;
-    if blob.size() > MAX_IN_PAGE {
-        state.dispatch(Action::Opened {
-            ticket,
-            result: Err(format!(
-                "{name}: the worker that reads archives could not start, and the archive is too \
-                 large to read in the page; serve the viewer with its worker script"
-            )),
-            selection: Selection::None,
-        });
-        return;
-    }
-    wasm_bindgen_futures::spawn_local(async move {
-        let bytes = match wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await {
-            Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-            Err(e) => {
-                state.dispatch(Action::Opened {
-                    ticket,
-                    result: Err(format!("{name}: could not read it: {e:?}")),
-                    selection: Selection::None,
+        };
+        let on_failed = done.clone();
+        let size = file.size() as usize;
+        let on_message = move |message: Message| match message {
+            Message::Loaded { parts, texts, .. } => {
+                let (done, name) = (done.clone(), name.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    done(worker::assemble(0, &name, size, &parts, texts).await);
                 });
-                return;
             }
+            Message::Failed { message } => done(Err(message)),
+            Message::Unavailable { message } => done(Err(format!("{message}: {NO_WORKER}"))),
+            _ => {}
         };
-        match archive::scan(
-            bytes.as_slice(),
-            &archive::ScanLimits::default(),
-            &mut |_| {},
-        ) {
-            Ok(scan) => finish_archive(state, ticket, name, total, start, scan, None),
-            Err(e) => state.dispatch(Action::Opened {
-                ticket,
-                result: Err(format!("{name}: {e}")),
-                selection: Selection::None,
-            }),
-        }
-    });
-}
-
-/// Inflates in slices of about [`SLICE_MS`], reporting progress and yielding between them, so
-/// the page repaints and stays responsive even while a hostile file runs into the size cap.
-async fn read_sliced(
-    ticket: u64,
-    tickets: &Cell<u64>,
-    bytes: Vec<u8>,
-    state: &UseReducerHandle<State>,
-) -> storesnap_core::Result<Snapshot> {
-    let mut reader = SlicedReader::new(bytes, LIMITS)?;
-    loop {
-        if tickets.get() != ticket {
-            // Another file was opened: stop inflating this one (its result would be dropped).
-            return Err(storesnap_core::Error::Io(std::io::Error::other(
-                "superseded",
-            )));
-        }
-        let start = js_sys::Date::now();
-        let mut done = false;
-        while !done && js_sys::Date::now() - start < SLICE_MS {
-            done = reader.step(256 << 10)?;
-        }
-        let stage = if done {
-            Stage::Checking
-        } else {
-            Stage::Inflating
-        };
-        state.dispatch(Action::Progress {
-            ticket,
-            progress: reader.progress(),
-            stage,
-        });
-        TimeoutFuture::new(0).await;
-        if done {
-            return reader.finish();
+        match worker::start(Some(&file), Job::Compare, on_message) {
+            Ok(running) => *self.compare_job.borrow_mut() = Some(running),
+            Err(e) => on_failed(Err(format!("{e}: {NO_WORKER}"))),
         }
     }
 }

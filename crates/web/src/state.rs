@@ -37,18 +37,17 @@ pub struct Loaded {
     pub graph: LayerGraph,
     /// Every image's sizes (`Store::image_usage(true)`), for the table and the timeline.
     pub usage: Vec<ImageUsage>,
-    /// Milliseconds spent reading (inflating, in slices) and then checking; set by the app,
-    /// which has the clock.
+    /// Milliseconds the worker spent reading (inflating or hashing) and then checking.
     pub timing: Option<(f64, f64)>,
-    /// For an archive: the worker's wasm memory when it finished (it only grows, so this is
-    /// its peak), in bytes: what reading the archive cost, whatever the archive's size.
+    /// The worker's wasm memory when it finished (it only grows, so this is its peak), in
+    /// bytes: what reading the file cost, whatever its size.
     pub worker_memory: Option<u64>,
     /// The start of every file a finding names, as it is in the snapshot, so the inspector can
     /// show what did not parse.
     pub raw: BTreeMap<String, Vec<u8>>,
     /// The graph's first layout (nothing opened), when the worker computed it.
     pub layout: Option<Rc<Layout>>,
-    /// The Markdown report, when the worker wrote it (else the report pane writes it).
+    /// The Markdown report, which the worker writes.
     pub report: Option<String>,
     /// Images' disk use as `docker system df` sums it ("1.2GB total, 300MB reclaimable"), for
     /// a snapshot: computed once, it walks every layer of every image.

@@ -18,9 +18,9 @@ pub struct ReportProps {
 
 #[function_component(Report)]
 pub fn report(props: &ReportProps) -> Html {
-    let text = use_memo(props.loaded.clone(), |l| match &l.report {
-        Some(text) => text.clone(),
-        None => storesnap_core::report::markdown(l.manifest.as_ref(), &l.store, &l.findings),
+    // The worker writes it: the page has no report writer of its own.
+    let text = use_memo(props.loaded.clone(), |l| {
+        l.report.clone().unwrap_or_default()
     });
     let onclick = {
         let (on_copy, text) = (props.on_copy.clone(), text.clone());

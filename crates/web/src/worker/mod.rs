@@ -1,43 +1,62 @@
-//! Files are read in a Web Worker, so the page's thread stays free to draw.
+//! Files are read in a Web Worker, so the page's thread stays free to draw, and the page's
+//! wasm carries no reader at all: no gzip, no zstd, no tar, no loader, no check.
 //!
-//! - A `docker save` archive is hashed there: gigabytes of layers would hold the page for
-//!   seconds. The worker reads the File in slices (`Blob.slice` through `FileReaderSync`, so the
-//!   archive is never whole in memory), runs the core's one-pass scan, and posts progress and
-//!   then the scan; the page loads and checks the scan, which is small.
-//! - A snapshot is inflated, loaded, checked and laid out there: at 15,000 layers each step
-//!   would hold the page for hundreds of milliseconds. The worker posts the results as JSON in
-//!   parts, which the page parses one per task.
+//! - The worker sniffs what it is given. A snapshot is inflated, loaded, checked and laid out;
+//!   a `docker save` archive (it may be gigabytes) is read in slices (`Blob.slice` through
+//!   `FileReaderSync`, so it is never whole in memory), hashed in the core's one-pass scan,
+//!   then loaded, checked and laid out. At 15,000 layers each step would hold the page for
+//!   hundreds of milliseconds.
+//! - Either way the worker posts the results as JSON in parts, which the page parses one per
+//!   task ([`assemble`]); then it surveys wasted space while the page draws.
 //!
 //! This module is the protocol between the two: [`start`] on the page, [`serve`] in the worker.
 
+use std::cell::RefCell;
 use std::io::{self, Read};
 
-mod snapshot;
+mod parts;
+mod read;
 
-pub use snapshot::{assemble, read as read_snapshot, Parts};
+pub use parts::{assemble, Later, Parts, Reply};
+pub use read::read;
 
 use serde::{Deserialize, Serialize};
-use storesnap_core::source::archive::{self, Scan, ScanLimits};
+use storesnap_core::source::archive::Scan;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent, Worker};
 
 /// The worker's script, as Trunk writes it (`data-type="worker"` with `data-loader-shim` in
-/// index.html).
+/// index.html), beside the page.
 pub const SCRIPT: &str = "./storesnap-worker_loader.js";
 
-/// What the page asks the worker to do with a file.
+thread_local! {
+    static SCRIPT_URL: RefCell<String> = RefCell::new(SCRIPT.to_owned());
+}
+
+/// Where the page starts its worker from, for a viewer whose worker is not beside the page
+/// (the browser tests serve it from elsewhere).
+pub fn set_script(url: &str) {
+    SCRIPT_URL.with(|s| *s.borrow_mut() = url.to_owned());
+}
+
+/// What the page asks the worker to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
-    Archive,
-    Snapshot,
+    /// Read a file, snapshot or archive, then survey its wasted space.
+    Open,
+    /// Read a file to compare with the one open: no survey.
+    Compare,
+    /// Read the demo snapshot, which the worker carries.
+    Demo,
 }
 
 impl Job {
     fn as_str(self) -> &'static str {
         match self {
-            Job::Archive => "archive",
-            Job::Snapshot => "snapshot",
+            Job::Open => "open",
+            Job::Compare => "compare",
+            Job::Demo => "demo",
         }
     }
 }
@@ -48,15 +67,16 @@ impl Job {
 pub enum Message {
     /// The worker has loaded its wasm and listens: a message posted before that would be lost.
     Ready,
-    /// Bytes of the file read so far, and for a snapshot how many they inflated to.
+    /// Bytes of the file read so far, and for a snapshot how many they inflated to (an
+    /// archive is hashed, not inflated).
     Progress {
         read: u64,
         #[serde(default)]
         inflated: Option<u64>,
     },
-    /// A snapshot is read; it is being loaded and checked.
+    /// The file is read; it is being loaded and checked.
     Checking,
-    /// A snapshot loaded and checked: `parts` names the JSON texts posted with this message,
+    /// The file loaded and checked: `parts` names the JSON texts posted with this message,
     /// in order (see [`Parts`]).
     Loaded {
         parts: Vec<String>,
@@ -68,23 +88,20 @@ pub enum Message {
         #[serde(skip)]
         texts: Vec<JsValue>,
     },
-    /// After `Loaded`: the store's wasted-space survey, with its tar-splits (for file trees)
-    /// beside the message in a transferred buffer.
+    /// After `Loaded`: the store's wasted-space survey, and what file trees are read from:
+    /// an archive's scan, or a snapshot's tar-splits beside the message in a transferred
+    /// buffer.
     Surveyed {
         survey: Box<storesnap_core::files::efficiency::Survey>,
+        #[serde(default)]
+        scan: Option<Box<Scan>>,
         #[serde(skip)]
         tar_splits: Option<JsValue>,
-    },
-    Done {
-        scan: Box<Scan>,
-        /// The worker's wasm memory at the end, in bytes (its peak: wasm memory never shrinks).
-        memory: u64,
     },
     Failed {
         message: String,
     },
-    /// The worker could not start (its script is not served, say): the page reads the file
-    /// itself instead.
+    /// The worker could not start (its script is not served, say).
     Unavailable {
         message: String,
     },
@@ -108,17 +125,19 @@ impl Drop for Running {
     }
 }
 
-/// Starts a worker and hands it `blob` once it is ready; `on_message` gets its progress and
-/// its result. A worker that fails to load reports that as a failure, so the page never waits
-/// forever.
+/// Starts a worker and hands it the job (and `blob`, the file, for all but the demo) once it
+/// is ready; `on_message` gets its progress and its result. A worker that fails to load
+/// reports that as [`Message::Unavailable`], so the page never waits forever.
 pub fn start(
-    blob: &Blob,
+    blob: Option<&Blob>,
     job: Job,
     on_message: impl FnMut(Message) + 'static,
 ) -> Result<Running, String> {
-    let worker = Worker::new(SCRIPT).map_err(|e| format!("could not start the worker: {e:?}"))?;
+    let script = SCRIPT_URL.with(|s| s.borrow().clone());
+    let worker = Worker::new(&script).map_err(|e| format!("could not start the worker: {e:?}"))?;
     let on_message = std::rc::Rc::new(std::cell::RefCell::new(on_message));
-    let (to_worker, blob) = (worker.clone(), blob.clone());
+    let to_worker = worker.clone();
+    let blob: JsValue = blob.map_or(JsValue::UNDEFINED, |b| b.clone().into());
     let report = on_message.clone();
     let ready: std::rc::Rc<std::cell::RefCell<Option<gloo::timers::callback::Timeout>>> =
         Default::default();
@@ -189,83 +208,63 @@ pub fn start(
     })
 }
 
-/// In the worker: reads each file the page posts, as the page asks.
+/// In the worker: does each job the page posts.
 pub fn serve() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let post_scope = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let post = |m: &Message| {
-            let text = serde_json::to_string(m).unwrap_or_default();
-            let _ = post_scope.post_message(&JsValue::from_str(&text));
-        };
+        let post = |m: &Message| post_message(&post_scope, m, Vec::new());
         let request = e.data().dyn_into::<js_sys::Array>().ok();
-        let kind = request.as_ref().and_then(|r| r.get(0).as_string());
+        let job = request.as_ref().and_then(|r| r.get(0).as_string());
         let blob = request.and_then(|r| r.get(1).dyn_into::<Blob>().ok());
-        let message = match (kind.as_deref(), blob, FileReaderSync::new()) {
-            (Some("archive"), Some(blob), Ok(reader)) => {
-                scan_archive(BlobReader::new(blob, reader), &post)
-            }
-            (Some("snapshot"), Some(blob), Ok(reader)) => {
-                match snapshot::read(BlobReader::new(blob, reader), &post) {
-                    Ok((message, texts, later)) => {
-                        let parts = js_sys::Array::new();
-                        parts.push(&JsValue::from_str(
-                            &serde_json::to_string(&message).unwrap_or_default(),
-                        ));
-                        // Each text goes as UTF-8 bytes in a buffer that is transferred, not
-                        // copied: the page's thread pays nothing to receive megabytes.
-                        let transfer = js_sys::Array::new();
-                        for text in texts {
-                            let bytes = js_sys::Uint8Array::from(text.as_bytes());
-                            transfer.push(&bytes.buffer());
-                            parts.push(&bytes);
-                        }
-                        let _ = post_scope.post_message_with_transfer(&parts, &transfer);
-                        let (message, tar_splits) = later.run();
-                        let bytes = js_sys::Uint8Array::from(tar_splits.as_slice());
-                        let parts = js_sys::Array::of2(
-                            &JsValue::from_str(
-                                &serde_json::to_string(&message).unwrap_or_default(),
-                            ),
-                            &bytes,
-                        );
-                        let _ = post_scope.post_message_with_transfer(
-                            &parts,
-                            &js_sys::Array::of1(&bytes.buffer()),
-                        );
-                        return;
+        let result = match (job.as_deref(), blob, FileReaderSync::new()) {
+            (Some("demo"), _, _) => read(crate::DEMO, &post),
+            (Some(job @ ("open" | "compare")), Some(blob), Ok(reader)) => {
+                read(BlobReader::new(blob, reader), &post).map(|mut reply| {
+                    if job == "compare" {
+                        reply.later = None;
                     }
-                    Err(message) => Message::Failed { message },
+                    reply
+                })
+            }
+            _ => Err("the worker was given something other than a file".to_owned()),
+        };
+        match result {
+            Ok(Reply {
+                message,
+                texts,
+                later,
+            }) => {
+                post_message(&post_scope, &message, texts);
+                if let Some(later) = later {
+                    let (message, tar_splits) = later.run();
+                    post_message(&post_scope, &message, vec![tar_splits]);
                 }
             }
-            _ => Message::Failed {
-                message: "the worker was given something other than a file".into(),
-            },
-        };
-        post(&message);
+            Err(message) => post(&Message::Failed { message }),
+        }
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
-    let ready = serde_json::to_string(&Message::Ready).unwrap_or_default();
-    let _ = scope.post_message(&JsValue::from_str(&ready));
+    post_message(&scope, &Message::Ready, Vec::new());
 }
 
-fn scan_archive(input: BlobReader, post: &dyn Fn(&Message)) -> Message {
-    let result = archive::scan(input, &ScanLimits::default(), &mut |read| {
-        post(&Message::Progress {
-            read,
-            inflated: None,
-        })
-    });
-    match result {
-        Ok(scan) => Message::Done {
-            scan: Box::new(scan),
-            memory: wasm_memory(),
-        },
-        Err(e) => Message::Failed {
-            message: e.to_string(),
-        },
+/// Posts `message` as JSON, with `texts` beside it: each in a buffer that is transferred, not
+/// copied, so the page's thread pays nothing to receive megabytes.
+fn post_message(scope: &DedicatedWorkerGlobalScope, message: &Message, texts: Vec<Vec<u8>>) {
+    let json = JsValue::from_str(&serde_json::to_string(message).unwrap_or_default());
+    if texts.is_empty() {
+        let _ = scope.post_message(&json);
+        return;
     }
+    let parts = js_sys::Array::of1(&json);
+    let transfer = js_sys::Array::new();
+    for text in texts {
+        let bytes = js_sys::Uint8Array::from(text.as_slice());
+        transfer.push(&bytes.buffer());
+        parts.push(&bytes);
+    }
+    let _ = scope.post_message_with_transfer(&parts, &transfer);
 }
 
 pub(crate) fn wasm_memory() -> u64 {

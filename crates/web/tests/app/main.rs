@@ -1,6 +1,10 @@
 //! The viewer in a real browser: mount it, open the demo snapshot, select things.
 //! Run with `cargo test -p storesnap-web --target wasm32-unknown-unknown` (headless Chromium or
 //! Firefox, chosen by CHROMEDRIVER or GECKODRIVER).
+//!
+//! The page reads nothing itself: its worker does. The test runner serves files from this
+//! crate's directory, so `scripts/test` copies the worker that `trunk build` wrote into
+//! `tests/worker/` first (see [`WORKER`]).
 
 #![cfg(target_arch = "wasm32")]
 
@@ -21,8 +25,12 @@ fn mount() -> Element {
     mount_at("")
 }
 
+/// The viewer's worker, as `trunk build` wrote it into dist/ and `scripts/test` copied it.
+const WORKER: &str = "/tests/worker/storesnap-worker_loader.js";
+
 /// Mounts an app on a page whose URL has `hash`, as if a link was opened.
 fn mount_at(hash: &str) -> Element {
+    storesnap_web::worker::set_script(WORKER);
     let window = gloo::utils::window();
     let href = window.location().href().unwrap();
     let base = href.split('#').next().unwrap();
@@ -239,8 +247,7 @@ async fn bad_files_get_a_clear_message() {
             gzip(&tar_with("storesnap.json", 300 << 20, &[0; 512])),
             "allowed per entry",
         ),
-        // A tar that is no snapshot is read as an archive (here in the page: the test runner
-        // serves no worker script), and one with no image list says so.
+        // A tar that is no snapshot is read as an archive, and one with no image list says so.
         (
             "other.tar.gz",
             gzip(&{
@@ -256,7 +263,7 @@ async fn bad_files_get_a_clear_message() {
     for (name, bytes, expected) in cases {
         pick(&root, name, &bytes);
         let mut message = String::new();
-        // An archive waits for the worker first (the test runner serves none): up to 5 s.
+        // Each file starts a worker: up to 5 s.
         for _ in 0..300 {
             settle().await;
             message = text_of(&root, "#error");
@@ -613,6 +620,31 @@ async fn a_file_opened_later_wins_over_one_still_reading() {
     assert_eq!(text_of(&root, "#error"), "");
     assert!(query_all(&root, "#loading").is_empty());
     assert_eq!(text_of(&root, "#overview h2"), "demo snapshot");
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn without_its_worker_the_viewer_says_how_to_serve_it() {
+    let root = mount();
+    settle().await;
+    // A viewer hosted without its worker script: the page has no reader of its own.
+    storesnap_web::worker::set_script("/tests/no-such-worker.js");
+    pick(&root, "good.tar.gz", storesnap_web::DEMO);
+    let mut message = String::new();
+    for _ in 0..400 {
+        settle().await;
+        message = text_of(&root, "#error");
+        if !message.is_empty() {
+            break;
+        }
+    }
+    storesnap_web::worker::set_script(WORKER);
+    assert!(message.starts_with("good.tar.gz: "), "{message:?}");
+    assert!(
+        message.contains("serve the viewer with its worker script"),
+        "{message:?}"
+    );
+    assert!(query_all(&root, "#loading").is_empty());
     root.remove();
 }
 

@@ -225,7 +225,11 @@ async fn the_workers_parts_make_the_same_snapshot() {
     use storesnap_web::worker::{self, Message};
     for bytes in [storesnap_web::DEMO.to_vec(), damaged_demo()] {
         let progress = std::cell::Cell::new(0);
-        let (message, texts, later) = worker::read_snapshot(bytes.as_slice(), &|m| {
+        let worker::Reply {
+            message,
+            texts,
+            later,
+        } = worker::read(bytes.as_slice(), &|m| {
             if matches!(m, Message::Progress { .. } | Message::Checking) {
                 progress.set(progress.get() + 1);
             }
@@ -238,7 +242,7 @@ async fn the_workers_parts_make_the_same_snapshot() {
         assert_eq!(parts.len(), texts.len());
         let texts = texts
             .iter()
-            .map(|t| wasm_bindgen::JsValue::from_str(t))
+            .map(|t| js_sys::Uint8Array::from(t.as_slice()).into())
             .collect();
         let got = worker::assemble(7, "s", bytes.len(), &parts, texts)
             .await
@@ -264,7 +268,7 @@ async fn the_workers_parts_make_the_same_snapshot() {
         assert_eq!(got.layout.as_deref(), Some(&first));
         // After the parts: the survey, and the tar-splits for the file trees, as the page
         // would make them from the snapshot.
-        let (surveyed, tar_splits) = later.run();
+        let (surveyed, tar_splits) = later.expect("a survey follows").run();
         let Message::Surveyed { survey, .. } = surveyed else {
             panic!("{surveyed:?}");
         };

@@ -1,23 +1,22 @@
-//! A snapshot read in the worker and handed to the page in parts.
+//! A loaded store handed from the worker to the page in parts.
 //!
-//! The worker inflates, loads, checks and lays out the snapshot ([`read`]), then posts the
-//! results as JSON texts of bounded size: the store's layers and images in chunks, the rest
-//! whole. The page parses one text per task ([`assemble`]), so no task holds it for long,
-//! whatever the store's size.
+//! The worker posts what it read, loaded, checked and laid out ([`split`]) as JSON texts of
+//! bounded size: the store's layers and images in chunks, the rest whole. The page parses one
+//! text per task ([`assemble`]), so no task holds it for long, whatever the store's size.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::rc::Rc;
 
 use gloo::timers::future::TimeoutFuture;
 use storesnap_core::docker::ImageUsage;
-use storesnap_core::graph::{layout, LayerGraph, LayerNode, Layout, Spacing};
+use storesnap_core::graph::{LayerGraph, LayerNode, Layout};
 use storesnap_core::store::{DriverDir, Image, Layer};
-use storesnap_core::{ChainId, Finding, Manifest, SlicedReader, Store};
+use storesnap_core::{ChainId, Finding, Manifest, Store};
 use wasm_bindgen::JsCast;
 
 use super::Message;
-use crate::state::{Loaded, LIMITS};
+use crate::files::Listing;
+use crate::state::Loaded;
 
 /// Items per chunk: about a megabyte of JSON each.
 const LAYERS_PER_PART: usize = 4000;
@@ -45,70 +44,80 @@ impl Parts {
     pub const DISK_USE: &'static str = "disk-use";
 }
 
-/// What the worker does once the page has the snapshot: survey wasted space, which reads every
-/// layer's tar-split, while the page draws.
+/// What the worker does once the page has the store: survey wasted space, which reads every
+/// layer's file list, while the page draws.
 pub struct Later {
     pub store: Store,
-    pub tar_splits: storesnap_core::source::files::Files,
+    pub listing: Listing,
 }
 
 impl Later {
-    /// The survey, and the tar-splits for the page's file trees.
+    /// The survey, and the tar-splits for the page's file trees (an archive's scan goes in
+    /// the message).
     pub fn run(self) -> (Message, Vec<u8>) {
-        let listing = crate::files::Listing::TarSplits(self.tar_splits);
-        let survey = listing.survey(&self.store);
-        let crate::files::Listing::TarSplits(files) = listing else {
-            unreachable!("built as tar-splits above")
-        };
-        (
-            Message::Surveyed {
-                survey: Box::new(survey),
-                tar_splits: None,
-            },
-            crate::files::Listing::encode(files),
-        )
+        let survey = Box::new(self.listing.survey(&self.store));
+        match self.listing {
+            Listing::TarSplits(files) => (
+                Message::Surveyed {
+                    survey,
+                    scan: None,
+                    tar_splits: None,
+                },
+                Listing::encode(files),
+            ),
+            Listing::Archive(scan) => (
+                Message::Surveyed {
+                    survey,
+                    scan: Some(scan),
+                    tar_splits: None,
+                },
+                Vec::new(),
+            ),
+            Listing::None => (
+                Message::Surveyed {
+                    survey,
+                    scan: None,
+                    tar_splits: None,
+                },
+                Vec::new(),
+            ),
+        }
     }
 }
 
-/// In the worker: reads the snapshot from `input`, posting progress, and returns the message
-/// and the texts to post with it, and what to do after.
-pub fn read(
-    mut input: impl Read,
-    post: &dyn Fn(&Message),
-) -> Result<(Message, Vec<String>, Later), String> {
-    let start = js_sys::Date::now();
-    let mut bytes = Vec::new();
-    input
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("could not read it: {e}"))?;
-    let mut reader = SlicedReader::new(bytes, LIMITS).map_err(|e| e.to_string())?;
-    let mut last_post = 0.0;
-    while !reader.step(256 << 10).map_err(|e| e.to_string())? {
-        let now = js_sys::Date::now();
-        if now - last_post > 50.0 {
-            let p = reader.progress();
-            post(&Message::Progress {
-                read: p.read,
-                inflated: Some(p.inflated),
-            });
-            last_post = now;
-        }
-    }
-    let mut snapshot = reader.finish().map_err(|e| e.to_string())?;
-    post(&Message::Checking);
-    let read = js_sys::Date::now();
-    let (store, findings) = storesnap_core::analyze(&snapshot);
-    let mut loaded = Loaded::from_parts(0, "", 0, Some(snapshot.manifest.clone()), store, findings);
-    loaded.keep_raw(&snapshot);
-    // Moved, not copied: at 15,000 layers they are 200 MB of text.
-    let tar_splits = crate::files::Listing::take_tar_splits(&mut snapshot);
-    let placed = layout(&loaded.graph, &Default::default(), Spacing::default());
-    let check_ms = js_sys::Date::now() - read;
+/// A file read, loaded, checked and laid out in the worker, and the clock's readings.
+pub struct Analyzed {
+    pub loaded: Loaded,
+    pub placed: Layout,
+    pub listing: Listing,
+    pub read_ms: f64,
+    pub check_ms: f64,
+}
 
-    let mut parts: Vec<(&str, String)> = Vec::new();
+/// What the worker posts once it has loaded a file, and what it does after.
+pub struct Reply {
+    /// [`Message::Loaded`], naming the texts.
+    pub message: Message,
+    /// The parts, as JSON.
+    pub texts: Vec<Vec<u8>>,
+    /// The survey, unless the page only compares.
+    pub later: Option<Later>,
+}
+
+/// In the worker: the message that says the store is loaded, the texts to post with it, and
+/// what to do after.
+pub fn split(analyzed: Analyzed) -> Reply {
+    let Analyzed {
+        loaded,
+        placed,
+        listing,
+        read_ms,
+        check_ms,
+    } = analyzed;
+    let mut parts: Vec<(&str, Vec<u8>)> = Vec::new();
     let mut push = |name, value: &dyn erased::Json| parts.push((name, value.json()));
-    push(Parts::MANIFEST, &snapshot.manifest);
     let Loaded {
+        manifest,
         mut store,
         findings,
         graph,
@@ -117,8 +126,11 @@ pub fn read(
         disk_use,
         ..
     } = loaded;
+    if let Some(manifest) = &manifest {
+        push(Parts::MANIFEST, manifest);
+    }
     push(Parts::DISK_USE, &disk_use);
-    let report = storesnap_core::report::markdown(Some(&snapshot.manifest), &store, &findings);
+    let report = storesnap_core::report::markdown(manifest.as_ref(), &store, &findings);
     // The store without its big maps, which follow in chunks; then they go back, and the store
     // moves on to the survey (a clone took a tenth of the check at 15,000 layers).
     let maps = (
@@ -158,24 +170,27 @@ pub fn read(
     let (names, texts) = parts.into_iter().map(|(n, t)| (n.to_owned(), t)).unzip();
     let message = Message::Loaded {
         parts: names,
-        read_ms: read - start,
+        read_ms,
         check_ms,
         memory: super::wasm_memory(),
         texts: Vec::new(),
     };
-    let later = Later { store, tar_splits };
-    Ok((message, texts, later))
+    Reply {
+        message,
+        texts,
+        later: Some(Later { store, listing }),
+    }
 }
 
 /// Serializing values of different types through one `push`.
 mod erased {
     pub trait Json {
-        fn json(&self) -> String;
+        fn json(&self) -> Vec<u8>;
     }
 
     impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
+        fn json(&self) -> Vec<u8> {
+            serde_json::to_vec(self).unwrap_or_default()
         }
     }
 }
