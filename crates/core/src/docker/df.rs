@@ -387,10 +387,15 @@ impl crate::store::Container {
                 None => format!("Exited ({})", self.exit_code),
             },
             "dead" => "Dead".into(),
+            // Docker's states are ASCII words ("running", "paused"): only ASCII case to fold.
             state => {
                 let mut c = state.chars();
                 c.next()
-                    .map(|first| first.to_uppercase().chain(c).collect())
+                    .map(|first| {
+                        std::iter::once(first.to_ascii_uppercase())
+                            .chain(c)
+                            .collect()
+                    })
                     .unwrap_or_default()
             }
         }

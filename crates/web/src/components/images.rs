@@ -45,13 +45,17 @@ pub fn sort_rows(rows: &mut [ImageUsage], sort: Sort) {
 }
 
 /// Whether a row matches the search text: an ID prefix (with or without `sha256:`) or part of
-/// `repository:tag`.
+/// `repository:tag`, in any case. References are ASCII, so ASCII case is all there is to fold
+/// (and Unicode's case tables would be kilobytes of the page's download).
 pub fn matches(row: &ImageUsage, filter: &str) -> bool {
-    let needle = filter.trim().trim_start_matches("sha256:").to_lowercase();
+    let needle = filter
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_ascii_lowercase();
     needle.is_empty()
         || row.id.hex().starts_with(&needle)
         || format!("{}:{}", row.repository, row.tag)
-            .to_lowercase()
+            .to_ascii_lowercase()
             .contains(&needle)
 }
 

@@ -63,7 +63,7 @@ impl Job {
 
 /// What the worker tells the page, as JSON.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Message {
     /// The worker has loaded its wasm and listens: a message posted before that would be lost.
     Ready,

@@ -89,7 +89,7 @@ pub struct Scan {
 
 /// One entry of the archive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Scanned {
     File(FileScan),
     /// A symbolic or hard link, with its target resolved to an archive path (`None` when it
