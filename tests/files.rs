@@ -19,13 +19,21 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-/// The waste store packed, and its two images' archives.
+/// The waste store packed, and its two images' archives. Packed once per test process: the
+/// tests that share it run at once, and a second `scratch` of the same name would empty the
+/// directory under the first.
 fn waste() -> (std::path::PathBuf, std::path::PathBuf) {
+    static PACKED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let store = store(Scenario::Waste);
-    let dir = scratch("files-waste");
-    let snapshot = dir.join("waste.tar.gz");
-    pack(&store.root, &snapshot, &["-q"]);
-    (snapshot, store.root.parent().unwrap().join("archives"))
+    let snapshot = PACKED.get_or_init(|| {
+        let snapshot = scratch("files-waste").join("waste.tar.gz");
+        pack(&store.root, &snapshot, &["-q"]);
+        snapshot
+    });
+    (
+        snapshot.clone(),
+        store.root.parent().unwrap().join("archives"),
+    )
 }
 
 /// Every entry of every layer (path, kind, size, mode, owner, time, link, CRC-64) read from a
