@@ -93,6 +93,7 @@ pub fn app() -> Html {
         Callback::from(move |_| opener.open_demo())
     };
     // A link can open the viewer with data in it: `#demo`, or `#url=<address of a snapshot>`.
+    // Else a worker starts warming up for the file the user is about to pick.
     {
         let (on_demo, opener) = (on_demo.clone(), opener.clone());
         use_effect_with((), move |_| match current_hash().source {
@@ -107,7 +108,7 @@ pub fn app() -> Html {
                     }
                 });
             }
-            None => {}
+            None => crate::open::prepare_spare(&opener.state),
         });
     }
     // The selection goes into the URL, so a link opens the same view, and each selection is a
@@ -201,7 +202,7 @@ pub fn app() -> Html {
     let on_severity = use_dispatch(&state, Action::ShowSeverity);
 
     html! {
-        <div class="app" {ondragover} {ondrop}>
+        <div class="app" {ondragover} {ondrop} data-worker-warmed={state.warmed.then_some("true")}>
             <header class="bar">
                 <h1>{ "storesnap" }</h1>
                 <Loader {on_file} {on_demo} {on_compare} />

@@ -103,6 +103,8 @@ impl Opener {
                 texts,
             } => {
                 let (state, name) = (state.clone(), name.clone());
+                // The next file gets a warm worker too, made while the page takes this in.
+                prepare_spare(&state);
                 wasm_bindgen_futures::spawn_local(async move {
                     let result =
                         worker::assemble(ticket, &name, total as usize, &parts, texts).await;
@@ -143,7 +145,7 @@ impl Opener {
             }
             Message::Unavailable { message } => failed(format!("{message}: {NO_WORKER}")),
             Message::Failed { message } => failed(message),
-            Message::Ready => {}
+            Message::Ready | Message::Warmed => {}
         };
         match worker::start(blob, job, on_message) {
             Ok(running) => *self.job.borrow_mut() = Some(running),
@@ -185,6 +187,12 @@ impl Opener {
             Err(e) => on_failed(Err(format!("{e}: {NO_WORKER}"))),
         }
     }
+}
+
+/// Has a spare worker warm up for the next file (see `worker::prepare`).
+pub fn prepare_spare(state: &UseReducerHandle<State>) {
+    let state = state.clone();
+    worker::prepare(move || state.dispatch(Action::Warmed));
 }
 
 /// Fetches a snapshot or archive the user linked to with `#url=…`: the only request the viewer

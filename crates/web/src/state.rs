@@ -234,6 +234,8 @@ pub struct State {
     pub files: Option<Rc<crate::files::FilesData>>,
     /// The loaded snapshot compared with a second one.
     pub compare: Option<Rc<crate::compare::Compared>>,
+    /// A spare worker has warmed up (benchmarks wait for it, as a user picking a file would).
+    pub warmed: bool,
 }
 
 /// A column of the images table.
@@ -355,6 +357,8 @@ pub enum Action {
     Files(Rc<crate::files::FilesData>),
     /// A second snapshot was compared with the open one; `None` closes the comparison.
     Compare(Option<Rc<crate::compare::Compared>>),
+    /// A spare worker has warmed up.
+    Warmed,
 }
 
 impl Reducible for State {
@@ -378,6 +382,7 @@ impl Reducible for State {
             severity: self.severity,
             files: self.files.clone(),
             compare: self.compare.clone(),
+            warmed: self.warmed,
         };
         let current = |ticket| next_ticket_is(&self.loading, ticket);
         match action {
@@ -430,6 +435,7 @@ impl Reducible for State {
                             loaded: Some(loaded),
                             selection,
                             files: self.files.clone().filter(|f| f.ticket == ticket),
+                            warmed: self.warmed,
                             ..State::default()
                         };
                     }
@@ -464,6 +470,7 @@ impl Reducible for State {
             }
             Action::SetView(view) => next.view = view,
             Action::ShowSeverity(severity) => next.severity = severity,
+            Action::Warmed => next.warmed = true,
             Action::Compare(compared) => {
                 next.compare =
                     compared.filter(|c| next.loaded.as_ref().is_some_and(|l| l.ticket == c.ticket));

@@ -30,7 +30,12 @@ const WORKER: &str = "/tests/worker/storesnap-worker_loader.js";
 
 /// Mounts an app on a page whose URL has `hash`, as if a link was opened.
 fn mount_at(hash: &str) -> Element {
-    storesnap_web::worker::set_script(WORKER);
+    mount_with_worker(hash, WORKER)
+}
+
+/// The same with the worker script at `worker`.
+fn mount_with_worker(hash: &str, worker: &str) -> Element {
+    storesnap_web::worker::set_script(worker);
     let window = gloo::utils::window();
     let href = window.location().href().unwrap();
     let base = href.split('#').next().unwrap();
@@ -624,11 +629,35 @@ async fn a_file_opened_later_wins_over_one_still_reading() {
 }
 
 #[wasm_bindgen_test]
-async fn without_its_worker_the_viewer_says_how_to_serve_it() {
+async fn a_worker_warms_up_while_the_user_picks_a_file() {
     let root = mount();
-    settle().await;
+    // The page starts a worker at once, which reads the demo to warm up, and says so.
+    let app = &wait_for(&root, ".app[data-worker-warmed]").await[0];
+    assert_eq!(
+        app.get_attribute("data-worker-warmed").as_deref(),
+        Some("true")
+    );
+    // The file picked then is read by it, and the next file by another spare.
+    for name in ["first.tar.gz", "second.tar.gz"] {
+        pick(&root, name, storesnap_web::DEMO);
+        wait_for(&root, "[data-chain-id]").await;
+        for _ in 0..100 {
+            if text_of(&root, "#overview h2") == name {
+                break;
+            }
+            settle().await;
+        }
+        assert_eq!(text_of(&root, "#overview h2"), name);
+        assert_eq!(text_of(&root, "#error"), "");
+    }
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn without_its_worker_the_viewer_says_how_to_serve_it() {
     // A viewer hosted without its worker script: the page has no reader of its own.
-    storesnap_web::worker::set_script("/tests/no-such-worker.js");
+    let root = mount_with_worker("", "/tests/no-such-worker.js");
+    settle().await;
     pick(&root, "good.tar.gz", storesnap_web::DEMO);
     let mut message = String::new();
     for _ in 0..400 {
