@@ -2,7 +2,8 @@
 //! (`--test bench-viewer`), never by `cargo test`. Opens the archive in $BENCH_ARCHIVE in the
 //! viewer in headless Chromium and prints how long the worker took to hash it, next to the
 //! CLI's time in $BENCH_CLI_SECONDS; or opens the snapshot in $BENCH_SNAPSHOT $BENCH_RUNS times
-//! and prints the best read and check times the page reports.
+//! (each on a freshly loaded page, picked once its spare worker has warmed up) and prints the
+//! best read and check times the page reports, and the time from the pick to the page.
 
 #[allow(dead_code)]
 mod support;
