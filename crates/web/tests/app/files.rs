@@ -5,15 +5,17 @@
 use super::*;
 use storesnap_core::{Entry, Limits, Snapshot};
 
-/// Waits until the survey has arrived (its column is filled in).
+/// Waits until the survey has arrived (its column is filled in): up to thirty seconds, like
+/// `wait_for`, since the worker surveys a 100,000-file layer on a loaded CI machine too.
 async fn surveyed(root: &Element) {
-    for _ in 0..200 {
+    let deadline = js_sys::Date::now() + 30_000.0;
+    while js_sys::Date::now() < deadline {
         if !query_all(root, "#images td[data-wasted]").is_empty() {
             return;
         }
         TimeoutFuture::new(25).await;
     }
-    panic!("the survey never arrived");
+    panic!("the survey never arrived in 30 s");
 }
 
 fn row_paths(root: &Element) -> Vec<String> {
