@@ -44,7 +44,7 @@ fn expected_entries(
 
 fn kind_of(e: &Entry) -> char {
     match e {
-        Entry::File(_) => 'f',
+        Entry::File(_) | Entry::Unread(_) => 'f',
         Entry::Symlink(_) => 'l',
         Entry::Dir => 'd',
     }

@@ -35,5 +35,5 @@ pub use id::{
 };
 pub use manifest::Manifest;
 pub use provenance::Provenance;
-pub use snapshot::{Entry, Limits, Progress, SlicedReader, Snapshot, SnapshotWriter};
+pub use snapshot::{Contents, Entry, Limits, Progress, SlicedReader, Snapshot, SnapshotWriter};
 pub use store::Store;

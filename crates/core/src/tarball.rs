@@ -219,6 +219,15 @@ impl<R: Read> Reader<R> {
         self.inner
     }
 
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The stream itself; reading it leaves the current entry's place behind.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// The current entry's bytes as a stream, for entries too large to hold.
     pub fn data(&mut self) -> Data<'_, R> {
         Data { tar: self }

@@ -60,7 +60,7 @@ impl<'a> Stored<'a> {
     /// Whether a path names a tar-split, gzip'd or inflated.
     pub fn is_path(path: &str) -> bool {
         crate::snapshot::STORED_INFLATED.iter().any(|(gz, plain)| {
-            path.ends_with(&format!("/{gz}")) || path.ends_with(&format!("/{plain}"))
+            crate::snapshot::names(path, gz) || crate::snapshot::names(path, plain)
         })
     }
 

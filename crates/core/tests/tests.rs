@@ -12,7 +12,7 @@ mod hostile;
 
 use serde_json::Value;
 use storesnap_core::docker::{Clock, HistoryOptions, ImageListOptions, Utc};
-use storesnap_core::{chain_id, DiffId, Entry, Limits, Snapshot};
+use storesnap_core::{chain_id, Contents, DiffId, Entry, Limits, Snapshot};
 
 macro_rules! fixture {
     ($scenario:literal) => {
@@ -109,6 +109,28 @@ fn sliced(bytes: &[u8]) -> storesnap_core::Result<Snapshot> {
     let mut reader = storesnap_core::SlicedReader::new(bytes.to_vec(), Limits::default())?;
     while !reader.step(4096)? {}
     reader.finish()
+}
+
+/// What a reader keeping only `contents` makes of the snapshot `all`.
+pub(crate) fn unread(all: &Snapshot, contents: Contents) -> Snapshot {
+    let mut out = all.clone();
+    for (path, entry) in &mut out.entries {
+        if let Entry::File(bytes) = entry {
+            if !contents.keeps(path) {
+                *entry = Entry::Unread(bytes.len() as u64);
+            }
+        }
+    }
+    out
+}
+
+/// The store and findings `analyze` makes of a snapshot, as the JSON the viewer's worker posts.
+pub(crate) fn analyzed(s: &Snapshot) -> (Value, Value) {
+    let (store, findings) = storesnap_core::analyze(s);
+    (
+        serde_json::to_value(&store).unwrap(),
+        serde_json::to_value(&findings).unwrap(),
+    )
 }
 
 #[track_caller]
@@ -450,6 +472,88 @@ fn the_report_matches_its_reviewed_snapshot() {
             got, fixture.report,
             "data/{name}/report.md is stale: UPDATE_SNAPSHOTS=1 rewrites it; review the diff"
         );
+    }
+}
+
+/// The full fixture as `storesnap pack` writes snapshots today (format 2: zstd, tar-splits
+/// inflated), made from the format-1 fixture: the viewer's demo, which its spare worker reads
+/// to warm up, so it must run the code a user's file will. Written with ruzstd's encoder, whose
+/// output for the same input never changes; `UPDATE_SNAPSHOTS=1` rewrites it.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_full_fixture_in_format_2_holds_the_same_store() {
+    const COMMITTED: &[u8] = include_bytes!("data/full/snapshot.tar.zst");
+    let mut s = read(fixture!("full").snapshot);
+    s.manifest.format_version = storesnap_core::manifest::FORMAT_VERSION;
+    let tar = s.write_tar(Vec::new(), 0).unwrap();
+    let made =
+        ruzstd::encoding::compress_to_vec(&tar[..], ruzstd::encoding::CompressionLevel::Fastest);
+    #[cfg(not(target_arch = "wasm32"))]
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        let path = format!(
+            "{}/tests/data/full/snapshot.tar.zst",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::write(path, &made).unwrap();
+        return;
+    }
+    assert!(
+        made == COMMITTED,
+        "data/full/snapshot.tar.zst is stale: UPDATE_SNAPSHOTS=1 rewrites it"
+    );
+    let format2 = read(COMMITTED);
+    assert_eq!(format2.manifest, s.manifest);
+    // The tar-splits are kept inflated, under their names without `.gz`.
+    let inflated = format2
+        .entries
+        .keys()
+        .filter(|p| p.ends_with("/tar-split.json"))
+        .count();
+    assert_eq!(inflated as u64, s.manifest.counts.layers);
+    assert_eq!(analyzed(&format2), analyzed(&s));
+}
+
+/// The viewer's worker reads a snapshot without layerdb's tar-splits, and reads them alone
+/// later for the file lists: the store it loads and checks is the one a full read gives.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_read_without_tar_splits_loads_and_checks_the_same() {
+    for (name, f) in [
+        ("basic", fixture!("basic")),
+        ("full", fixture!("full")),
+        ("d28-containerd", fixture!("d28-containerd")),
+    ] {
+        let all = read(f.snapshot);
+        let keeping = |contents| {
+            let mut r = storesnap_core::SlicedReader::with_contents(
+                f.snapshot.to_vec(),
+                Limits::default(),
+                contents,
+            )
+            .unwrap();
+            while !r.step(1 << 16).unwrap() {}
+            r.finish().unwrap()
+        };
+        let metadata = keeping(Contents::Metadata);
+        assert_eq!(metadata, unread(&all, Contents::Metadata), "{name}");
+        assert_eq!(
+            keeping(Contents::TarSplits),
+            unread(&all, Contents::TarSplits),
+            "{name}"
+        );
+        let left = metadata
+            .entries
+            .values()
+            .filter(|e| matches!(e, Entry::Unread(_)))
+            .count();
+        // The containerd store keeps no tar-splits; the others one per layer.
+        let layers = all.manifest.counts.layers as usize;
+        assert_eq!(
+            left,
+            if name == "d28-containerd" { 0 } else { layers },
+            "{name}"
+        );
+        assert_eq!(analyzed(&metadata), analyzed(&all), "{name}");
     }
 }
 

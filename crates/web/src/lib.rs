@@ -18,5 +18,6 @@ pub fn run() {
     yew::Renderer::<app::App>::new().render();
 }
 
-/// The demo snapshot: packed by the real-engine harness (`scripts/make-fixtures`).
-pub const DEMO: &[u8] = include_bytes!("../../core/tests/data/full/snapshot.tar.gz");
+/// The demo snapshot: the store the real-engine harness packed (`scripts/make-fixtures`), in
+/// the format `pack` writes today, so that warming up on it runs what reading a user's file runs.
+pub const DEMO: &[u8] = include_bytes!("../../core/tests/data/full/snapshot.tar.zst");

@@ -11,7 +11,7 @@ use yew::prelude::*;
 use crate::app::current_hash;
 use crate::compare::Compared;
 use crate::files::{FilesData, Listing};
-use crate::state::{Action, Loaded, Selection, Stage, State};
+use crate::state::{Action, Loaded, Selection, Stage, State, Timing};
 use crate::worker::{self, Job, Message};
 
 /// What the page says when no worker can start: it has no reader of its own.
@@ -99,6 +99,7 @@ impl Opener {
                 parts,
                 read_ms,
                 check_ms,
+                layout_ms,
                 memory,
                 texts,
             } => {
@@ -110,7 +111,11 @@ impl Opener {
                         worker::assemble(ticket, &name, total as usize, &parts, texts).await;
                     let result = result
                         .map(|mut loaded| {
-                            loaded.timing = Some((read_ms, check_ms));
+                            loaded.timing = Some(Timing {
+                                read_ms,
+                                check_ms,
+                                layout_ms,
+                            });
                             loaded.worker_memory = Some(memory);
                             Rc::new(loaded)
                         })

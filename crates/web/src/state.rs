@@ -23,6 +23,16 @@ pub const LIMITS: Limits = Limits {
 // `pack` keeps a tar-split inflated only when the viewer takes it as one entry.
 const _: () = assert!(LIMITS.max_entry_bytes >= storesnap_core::snapshot::MAX_INFLATED_FILE);
 
+/// Milliseconds the worker spent on a file: reading it (inflating and parsing a snapshot, or
+/// hashing an archive), loading and checking the store, then building its graph and layout.
+/// The first two are what `storesnap check` does natively.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub read_ms: f64,
+    pub check_ms: f64,
+    pub layout_ms: f64,
+}
+
 /// A loaded snapshot and everything computed from it once.
 #[derive(Debug)]
 pub struct Loaded {
@@ -37,8 +47,8 @@ pub struct Loaded {
     pub graph: LayerGraph,
     /// Every image's sizes (`Store::image_usage(true)`), for the table and the timeline.
     pub usage: Vec<ImageUsage>,
-    /// Milliseconds the worker spent reading (inflating or hashing) and then checking.
-    pub timing: Option<(f64, f64)>,
+    /// How long the worker took, step by step.
+    pub timing: Option<Timing>,
     /// The worker's wasm memory when it finished (it only grows, so this is its peak), in
     /// bytes: what reading the file cost, whatever its size.
     pub worker_memory: Option<u64>,

@@ -564,7 +564,7 @@ fn count(entries: &BTreeMap<String, Entry>, bytes_read: u64) -> Counts {
         .sum::<usize>() as u64;
     for (path, entry) in entries {
         match entry {
-            Entry::File(_) => c.files += 1,
+            Entry::File(_) | Entry::Unread(_) => c.files += 1,
             Entry::Symlink(_) => c.symlinks += 1,
             Entry::Dir => c.dirs += 1,
         }

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Read};
 
 use flate2::read::GzDecoder;
 
-use super::{Entry, Limits, Snapshot, STORED_INFLATED};
+use super::{Contents, Entry, Limits, Snapshot, STORED_INFLATED};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, FORMAT_VERSION, MANIFEST_PATH};
 
@@ -167,22 +167,66 @@ pub(super) fn map_io(e: io::Error, limits: &Limits, stream: &str) -> Error {
 }
 
 /// Parses a whole tar stream and reads on to its end.
-pub(super) fn read_tar<R: Read>(mut reader: R, limits: Limits, stream: &str) -> Result<Snapshot> {
+pub(super) fn read_tar<R: Read>(
+    mut reader: R,
+    limits: Limits,
+    stream: &'static str,
+) -> Result<Snapshot> {
     let snapshot = parse_tar(&mut reader, limits, stream)?;
     io::copy(&mut reader, &mut io::sink()).map_err(|e| map_io(e, &limits, stream))?;
     Ok(snapshot)
 }
 
 /// Parses the tar's entries, up to its end-of-archive marker.
-fn parse_tar<R: Read>(reader: R, limits: Limits, stream: &str) -> Result<Snapshot> {
-    use crate::tarball::{Kind, Reader};
-    let mut archive = Reader::new(reader);
-    let mut manifest = None;
-    let mut entries = BTreeMap::new();
-    let mut count = 0u64;
-    while let Some(header) = archive.next().map_err(|e| map_io(e, &limits, stream))? {
-        count += 1;
-        if count > limits.max_entries {
+fn parse_tar<R: Read>(reader: R, limits: Limits, stream: &'static str) -> Result<Snapshot> {
+    let mut archive = crate::tarball::Reader::new(reader);
+    let mut parse = TarParse::new(limits, stream, Contents::All);
+    while parse.entry(&mut archive)? {}
+    parse.finish()
+}
+
+/// A snapshot's tar parsed an entry at a time, so that a caller can stop between entries (the
+/// sliced reader does, to report progress) without holding the inflated tar.
+pub(super) struct TarParse {
+    manifest: Option<Manifest>,
+    /// In the tar's order; a map once all are read. `pack` writes them sorted, and building a
+    /// map from sorted entries compares each path once, not a score of times (long paths that
+    /// share their first hundred bytes: a tenth of reading a large snapshot).
+    entries: Vec<(String, Entry)>,
+    /// Whether `entries` is sorted so far, without repeats.
+    sorted: bool,
+    count: u64,
+    limits: Limits,
+    /// The stream's codec, or "tar", for error messages.
+    stream: &'static str,
+    contents: Contents,
+}
+
+impl TarParse {
+    pub(super) fn new(limits: Limits, stream: &'static str, contents: Contents) -> TarParse {
+        TarParse {
+            manifest: None,
+            entries: Vec::new(),
+            sorted: true,
+            count: 0,
+            limits,
+            stream,
+            contents,
+        }
+    }
+
+    /// Parses the next entry; `false` once the archive's end is reached.
+    pub(super) fn entry<R: Read>(
+        &mut self,
+        archive: &mut crate::tarball::Reader<R>,
+    ) -> Result<bool> {
+        use crate::tarball::Kind;
+        let (limits, stream) = (self.limits, self.stream);
+        let Some(header) = archive.next().map_err(|e| map_io(e, &limits, stream))? else {
+            return Ok(false);
+        };
+        self.count += 1;
+        if self.count > limits.max_entries {
             return Err(Error::Limit(format!(
                 "more than {} entries",
                 limits.max_entries
@@ -197,10 +241,16 @@ fn parse_tar<R: Read>(reader: R, limits: Limits, stream: &str) -> Result<Snapsho
                         header.size, limits.max_entry_bytes
                     )));
                 }
-                let bytes = archive
-                    .read_data(header.size)
-                    .map_err(|e| map_io(e, &limits, stream))?;
-                Entry::File(bytes)
+                // The manifest is always read: it says what the rest is.
+                if self.count > 1 && !self.contents.keeps(&path) {
+                    // The reader skips it on its way to the next header.
+                    Entry::Unread(header.size)
+                } else {
+                    let bytes = archive
+                        .read_data(header.size)
+                        .map_err(|e| map_io(e, &limits, stream))?;
+                    Entry::File(bytes)
+                }
             }
             Kind::Symlink if header.link.is_empty() => {
                 return Err(Error::Format(format!("symlink {path} has no target")))
@@ -217,46 +267,79 @@ fn parse_tar<R: Read>(reader: R, limits: Limits, stream: &str) -> Result<Snapsho
                 )));
             }
         };
-        if count == 1 {
-            if is_docker_save_entry(&path) {
-                return Err(Error::NotASnapshot(
-                    "this is a `docker save` archive, not a snapshot: `storesnap check`, `images`, \
-                     `history`, `report` and `view` read it as an archive"
-                        .into(),
-                ));
+        if self.count == 1 {
+            self.manifest = Some(first_entry(&path, &item)?);
+            return Ok(true);
+        }
+        if let Some((last, _)) = self.entries.last() {
+            match last.as_str().cmp(&path) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Err(twice(&path)),
+                std::cmp::Ordering::Greater => self.sorted = false,
             }
-            if path != MANIFEST_PATH {
-                return Err(Error::NotASnapshot(format!(
-                    "the first entry is {path:?}, not {MANIFEST_PATH} (is it a tar of something else?)"
+        }
+        self.entries.push((path, item));
+        Ok(true)
+    }
+
+    /// The snapshot, once [`TarParse::entry`] has said the archive ended.
+    pub(super) fn finish(self) -> Result<Snapshot> {
+        let TarParse {
+            manifest,
+            mut entries,
+            sorted,
+            ..
+        } = self;
+        let manifest =
+            manifest.ok_or_else(|| Error::NotASnapshot("the archive is empty".into()))?;
+        if !sorted {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            if let Some(pair) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+                return Err(twice(&pair[0].0));
+            }
+        }
+        let entries: BTreeMap<String, Entry> = entries.into_iter().collect();
+        for (stored, inflated) in STORED_INFLATED {
+            // A file is kept one way or the other, never both: which would a reader believe?
+            let both = entries.keys().find(|p| {
+                p.strip_suffix(inflated).is_some_and(|dir| {
+                    dir.ends_with('/') && entries.contains_key(&format!("{dir}{stored}"))
+                })
+            });
+            if let Some(path) = both {
+                return Err(Error::Format(format!(
+                    "{path} appears twice, inflated and as {stored}"
                 )));
             }
-            let Entry::File(bytes) = &item else {
-                return Err(Error::NotASnapshot(format!(
-                    "{MANIFEST_PATH} is not a file"
-                )));
-            };
-            manifest = Some(parse_manifest(bytes)?);
-            continue;
         }
-        if entries.insert(path.clone(), item).is_some() {
-            return Err(Error::Format(format!("{path} appears twice")));
-        }
+        Ok(Snapshot { manifest, entries })
     }
-    let manifest = manifest.ok_or_else(|| Error::NotASnapshot("the archive is empty".into()))?;
-    for (stored, inflated) in STORED_INFLATED {
-        // A file is kept one way or the other, never both: which would a reader believe?
-        let both = entries.keys().find(|p| {
-            p.strip_suffix(inflated).is_some_and(|dir| {
-                dir.ends_with('/') && entries.contains_key(&format!("{dir}{stored}"))
-            })
-        });
-        if let Some(path) = both {
-            return Err(Error::Format(format!(
-                "{path} appears twice, inflated and as {stored}"
-            )));
-        }
+}
+
+fn twice(path: &str) -> Error {
+    Error::Format(format!("{path} appears twice"))
+}
+
+/// The manifest, from the tar's first entry, which must be `storesnap.json`.
+fn first_entry(path: &str, item: &Entry) -> Result<Manifest> {
+    if is_docker_save_entry(path) {
+        return Err(Error::NotASnapshot(
+            "this is a `docker save` archive, not a snapshot: `storesnap check`, `images`, \
+             `history`, `report` and `view` read it as an archive"
+                .into(),
+        ));
     }
-    Ok(Snapshot { manifest, entries })
+    if path != MANIFEST_PATH {
+        return Err(Error::NotASnapshot(format!(
+            "the first entry is {path:?}, not {MANIFEST_PATH} (is it a tar of something else?)"
+        )));
+    }
+    let Entry::File(bytes) = item else {
+        return Err(Error::NotASnapshot(format!(
+            "{MANIFEST_PATH} is not a file"
+        )));
+    };
+    parse_manifest(bytes)
 }
 
 /// Entries a `docker save` archive starts with, in any of its layouts (1.10+, OCI, legacy).

@@ -1,36 +1,64 @@
-//! Reading a snapshot held in memory a slice at a time, so a caller on a UI thread can yield
-//! between slices and show progress.
+//! Reading a snapshot held in memory a slice at a time, so a caller can report progress (and,
+//! on a UI thread, yield) between slices.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
-use super::read::{read_tar, sniff, stream_error, Codec, LimitHit};
-use super::{Limits, Snapshot};
-use crate::error::Result;
+use super::read::{sniff, stream_error, Capped, Codec, TarParse};
+use super::{Contents, Limits, Snapshot};
+use crate::error::{Error, Result};
+use crate::tarball;
 
 /// Reads a snapshot held in memory a slice at a time. Same result and the same limits as
 /// [`Snapshot::from_bytes`].
 ///
-/// Only inflating is sliced: it is the step whose cost a hostile file controls (a few hundred
-/// KB can claim gigabytes). Parsing the inflated tar is bounded by the same caps and is fast.
-pub struct SlicedReader {
-    inflater: Inflater,
+/// It inflates only as far as the entry it parses: the inflated tar is never held whole (a
+/// 15,000-layer snapshot inflates to 390 MB, twice what its entries hold), which in a browser
+/// is memory the worker would have to be given, page by page, before it could use it.
+pub struct SlicedReader<B: AsRef<[u8]> = Vec<u8>> {
+    tar: tarball::Reader<Capped<Inflating<B>>>,
+    parse: TarParse,
+    stage: Stage,
     total: usize,
     limits: Limits,
+    codec: Codec,
 }
 
-enum Inflater {
-    /// flate2 inflates what it is given: the input is pushed in.
-    Gzip {
-        input: Vec<u8>,
-        pos: usize,
-        decoder: Box<flate2::write::GzDecoder<CappedVec>>,
-    },
-    /// ruzstd decodes what is asked of it: the output is pulled out.
-    Zstd {
-        frames: crate::zstd::Frames<io::Cursor<Vec<u8>>>,
-        out: CappedVec,
-        done: bool,
-    },
+enum Stage {
+    Entries,
+    /// Past the tar's end (or an entry the parser refused): the rest of the stream is read
+    /// for its own checks (gzip's CRC and length, zstd's checksums), whose failure is the
+    /// likelier cause of whatever the parser tripped on.
+    Draining(Option<Error>),
+    Done,
+    /// An error was returned; the reader has nothing more to give.
+    Failed,
+}
+
+/// The compressed input, inflated on demand.
+enum Inflating<B: AsRef<[u8]>> {
+    Gzip(Box<flate2::bufread::GzDecoder<io::Cursor<B>>>),
+    // ruzstd answers each read by decoding blocks anew: the tar parser's 512-byte reads go to
+    // a buffer instead (as Snapshot::from_reader does).
+    Zstd(io::BufReader<crate::zstd::Frames<io::Cursor<B>>>),
+}
+
+impl<B: AsRef<[u8]>> Inflating<B> {
+    /// Compressed bytes consumed so far.
+    fn position(&self, total: usize) -> u64 {
+        match self {
+            Inflating::Gzip(d) => d.get_ref().position(),
+            Inflating::Zstd(d) => d.get_ref().get_ref().map_or(total as u64, |c| c.position()),
+        }
+    }
+}
+
+impl<B: AsRef<[u8]>> Read for Inflating<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Inflating::Gzip(d) => d.read(buf),
+            Inflating::Zstd(d) => d.read(buf),
+        }
+    }
 }
 
 /// How far a [`SlicedReader`] has got.
@@ -46,83 +74,80 @@ pub struct Progress {
 impl SlicedReader {
     /// Checks the file's magic; the errors for an empty or uncompressed file come from here.
     pub fn new(input: Vec<u8>, limits: Limits) -> Result<SlicedReader> {
-        let sink = CappedVec {
-            left: limits.max_decompressed_bytes,
-            ..CappedVec::default()
-        };
-        let total = input.len();
-        let inflater = match sniff(&mut &input[..])? {
-            Codec::Gzip => Inflater::Gzip {
-                input,
-                pos: 0,
-                decoder: Box::new(flate2::write::GzDecoder::new(sink)),
-            },
-            Codec::Zstd => Inflater::Zstd {
-                frames: crate::zstd::Frames::new(io::Cursor::new(input)),
-                out: sink,
-                done: false,
-            },
+        SlicedReader::with_contents(input, limits, Contents::All)
+    }
+}
+
+impl<B: AsRef<[u8]>> SlicedReader<B> {
+    /// A reader that keeps only some files' contents; any bytes will do as input, a shared
+    /// buffer to read twice, say.
+    pub fn with_contents(input: B, limits: Limits, contents: Contents) -> Result<SlicedReader<B>> {
+        let total = input.as_ref().len();
+        let codec = sniff(&mut input.as_ref())?;
+        let input = io::Cursor::new(input);
+        let inflating = match codec {
+            Codec::Gzip => Inflating::Gzip(Box::new(flate2::bufread::GzDecoder::new(input))),
+            Codec::Zstd => Inflating::Zstd(io::BufReader::with_capacity(
+                1 << 20,
+                crate::zstd::Frames::new(input),
+            )),
         };
         Ok(SlicedReader {
-            inflater,
+            tar: tarball::Reader::new(Capped {
+                inner: inflating,
+                left: limits.max_decompressed_bytes,
+            }),
+            parse: TarParse::new(limits, codec.name(), contents),
+            stage: Stage::Entries,
             total,
             limits,
+            codec,
         })
     }
 
     /// Does about `work` bytes of work, counting both compressed bytes read and bytes inflated
-    /// (a bomb's few KB of input can be many MB of output); returns `true` once all input is read.
+    /// (a bomb's few KB of input can be many MB of output), a whole entry at least; returns
+    /// `true` once all input is read. After an error it has nothing more to give.
     pub fn step(&mut self, work: usize) -> Result<bool> {
-        let work = work.max(1) as u64;
-        let start = self.work_done();
-        let limits = self.limits;
-        match &mut self.inflater {
-            Inflater::Gzip {
-                input,
-                pos,
-                decoder,
-            } => {
-                while *pos < input.len() && (*pos as u64 + decoder.get_ref().len) - start < work {
-                    // Small writes: each produces at most one buffer of output, so the budget holds.
-                    let end = input.len().min(*pos + 8192);
-                    let n = decoder
-                        .write(&input[*pos..end])
-                        .map_err(|e| stream_error(e, Codec::Gzip, &limits))?;
-                    if n == 0 {
-                        // The gzip member and its trailer are complete: what follows is
-                        // ignored, as the streaming reader does.
-                        *pos = input.len();
-                        break;
-                    }
-                    *pos += n;
-                }
-            }
-            Inflater::Zstd { frames, out, done } => {
-                let mut buf = vec![0u8; 64 << 10];
-                while !*done {
-                    let read = frames.get_ref().map_or(self.total as u64, |c| c.position());
-                    if read + out.len - start >= work {
-                        break;
-                    }
-                    let n = frames
-                        .read(&mut buf)
-                        .map_err(|e| stream_error(e, Codec::Zstd, &limits))?;
-                    if n == 0 {
-                        *done = true;
-                    }
-                    out.write_all(&buf[..n])
-                        .map_err(|e| stream_error(e, Codec::Zstd, &limits))?;
-                }
-            }
+        let result = self.run(work.max(1) as u64);
+        if result.is_err() {
+            self.stage = Stage::Failed;
         }
-        Ok(self.finished())
+        result
     }
 
-    fn finished(&self) -> bool {
-        match &self.inflater {
-            Inflater::Gzip { input, pos, .. } => *pos >= input.len(),
-            Inflater::Zstd { done, .. } => *done,
+    fn run(&mut self, work: u64) -> Result<bool> {
+        let start = self.work_done();
+        let mut buf = Vec::new();
+        while self.work_done() - start < work {
+            match &mut self.stage {
+                Stage::Entries => match self.parse.entry(&mut self.tar) {
+                    Ok(true) => {}
+                    Ok(false) => self.stage = Stage::Draining(None),
+                    Err(e) => self.stage = Stage::Draining(Some(e)),
+                },
+                Stage::Draining(refused) => {
+                    buf.resize(64 << 10, 0);
+                    match self.tar.get_mut().read(&mut buf) {
+                        Ok(0) => {
+                            let refused = refused.take();
+                            self.stage = Stage::Done;
+                            if let Some(e) = refused {
+                                return Err(e);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(stream_error(e, self.codec, &self.limits)),
+                    }
+                }
+                Stage::Done => break,
+                Stage::Failed => {
+                    return Err(Error::Format("the snapshot could not be read".into()))
+                }
+            }
         }
+        Ok(matches!(self.stage, Stage::Done))
     }
 
     fn work_done(&self) -> u64 {
@@ -131,100 +156,17 @@ impl SlicedReader {
     }
 
     pub fn progress(&self) -> Progress {
-        let (read, inflated) = match &self.inflater {
-            Inflater::Gzip { pos, decoder, .. } => (*pos as u64, decoder.get_ref().len),
-            Inflater::Zstd { frames, out, .. } => (
-                frames.get_ref().map_or(self.total as u64, |c| c.position()),
-                out.len,
-            ),
-        };
+        let capped = self.tar.get_ref();
         Progress {
-            read,
+            read: capped.inner.position(self.total),
             total: self.total as u64,
-            inflated,
+            inflated: self.limits.max_decompressed_bytes - capped.left,
         }
     }
 
-    /// Inflates whatever is left, checks the stream's trailer and parses the tar.
+    /// Reads whatever is left and returns the snapshot.
     pub fn finish(mut self) -> Result<Snapshot> {
         while !self.step(usize::MAX)? {}
-        let limits = self.limits;
-        let codec = match self.inflater {
-            Inflater::Gzip { .. } => Codec::Gzip,
-            Inflater::Zstd { .. } => Codec::Zstd,
-        };
-        let tar = match self.inflater {
-            Inflater::Gzip { decoder, .. } => decoder
-                .finish()
-                .map_err(|e| stream_error(e, Codec::Gzip, &limits))?,
-            Inflater::Zstd { out, .. } => out,
-        };
-        let reader = ChunkReader {
-            chunks: tar.chunks.into(),
-            at: 0,
-        };
-        read_tar(reader, self.limits, codec.name())
-    }
-}
-
-/// A sink that refuses to grow past the decompression cap. It keeps 1 MiB chunks rather than
-/// one `Vec`: doubling a `Vec` of hundreds of MB copies it all in one go, a stall the page
-/// would feel.
-#[derive(Default)]
-struct CappedVec {
-    chunks: Vec<Vec<u8>>,
-    len: u64,
-    left: u64,
-}
-
-const CHUNK: usize = 1 << 20;
-
-impl Write for CappedVec {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf.len() as u64 > self.left {
-            return Err(io::Error::other(LimitHit("decompressed size")));
-        }
-        self.left -= buf.len() as u64;
-        self.len += buf.len() as u64;
-        let mut rest = buf;
-        while !rest.is_empty() {
-            match self.chunks.last_mut() {
-                Some(chunk) if chunk.len() < CHUNK => {
-                    let n = rest.len().min(CHUNK - chunk.len());
-                    chunk.extend_from_slice(&rest[..n]);
-                    rest = &rest[n..];
-                }
-                _ => self.chunks.push(Vec::with_capacity(CHUNK)),
-            }
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Reads the chunks of a [`CappedVec`] back in order, freeing each once read: the entries
-/// parsed from them take their place, so the whole tar and all its entries are never held at
-/// once (a 15,000-layer snapshot inflates to 450 MB).
-struct ChunkReader {
-    chunks: std::collections::VecDeque<Vec<u8>>,
-    at: usize,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while let Some(first) = self.chunks.front() {
-            if self.at < first.len() {
-                let n = buf.len().min(first.len() - self.at);
-                buf[..n].copy_from_slice(&first[self.at..self.at + n]);
-                self.at += n;
-                return Ok(n);
-            }
-            self.chunks.pop_front();
-            self.at = 0;
-        }
-        Ok(0)
+        self.parse.finish()
     }
 }

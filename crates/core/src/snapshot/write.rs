@@ -72,6 +72,10 @@ impl<W: Write> SnapshotWriter<W> {
                 h.set_size(0);
                 self.tar.append_link(&mut h, path, target)
             }
+            // Writing it would change what the snapshot says about the store.
+            Entry::Unread(_) => Err(io::Error::other(format!(
+                "{path}: its content was left unread, so it cannot be written"
+            ))),
             Entry::Dir => {
                 h.set_entry_type(tar::EntryType::Directory);
                 h.set_mode(0o755);

@@ -159,6 +159,10 @@ fn every_driver_layout_is_read_as_healthy() {
         Driver::FuseOverlayfs,
     ] {
         let s = relaid(driver);
+        // As the viewer's worker reads it, without the tar-splits: the same store.
+        let without = crate::unread(&s, storesnap_core::Contents::Metadata);
+        assert_ne!(without, s, "{driver}: its tar-splits are left unread");
+        assert_eq!(crate::analyzed(&without), crate::analyzed(&s), "{driver}");
         let (store, findings) = storesnap_core::analyze(&s);
         let bad: Vec<_> = findings
             .iter()

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use storesnap_core::docker::{Clock, HistoryOptions, ImageListOptions, Utc};
 use storesnap_core::graph::{layout, LayerGraph, Spacing};
-use storesnap_core::{ChainId, Code, DiffId, Entry, Finding, Limits, Snapshot, Store};
+use storesnap_core::{ChainId, Code, Contents, DiffId, Entry, Finding, Limits, Snapshot, Store};
 
 /// Sizes of the scale cases. Under wasm the debug build is slower, so the browser run uses
 /// smaller stores of the same shapes; the native run uses the sizes the issue names.

@@ -50,21 +50,33 @@ fn snapshot_tar(rest: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     t
 }
 
-/// Both readers give the same answer; returns it.
+/// Both readers give the same answer, and so does the sliced one told to keep only some
+/// files' contents (the viewer reads a snapshot so, twice); returns the answer.
 fn read_both(bytes: &[u8]) -> Result<Snapshot, String> {
     let streamed = Snapshot::from_bytes(bytes, Limits::default());
-    let sliced =
-        storesnap_core::SlicedReader::new(bytes.to_vec(), Limits::default()).and_then(|mut r| {
-            while !r.step(1 << 16)? {}
-            r.finish()
-        });
-    match (streamed, sliced) {
+    let sliced = |contents| {
+        storesnap_core::SlicedReader::with_contents(bytes.to_vec(), Limits::default(), contents)
+            .and_then(|mut r| {
+                while !r.step(1 << 16)? {}
+                r.finish()
+            })
+    };
+    let all = sliced(Contents::All);
+    let some = [Contents::Metadata, Contents::TarSplits].map(|c| (c, sliced(c)));
+    match (streamed, all) {
         (Ok(a), Ok(b)) => {
             assert_eq!(a, b);
+            for (contents, read) in some {
+                assert_eq!(read.unwrap(), crate::unread(&a, contents), "{contents:?}");
+            }
             Ok(a)
         }
         (Err(a), Err(b)) => {
             assert_eq!(a.to_string(), b.to_string());
+            for (contents, read) in some {
+                let e = read.expect_err("a reader keeping less read it");
+                assert_eq!(e.to_string(), a.to_string(), "{contents:?}");
+            }
             Err(a.to_string())
         }
         (a, b) => panic!("readers disagree: {a:?} vs {b:?}"),

@@ -7,7 +7,7 @@ use storesnap_core::docker::human_size;
 use storesnap_core::Severity;
 use yew::prelude::*;
 
-use crate::state::Loaded;
+use crate::state::{Loaded, Timing};
 
 #[derive(Properties, PartialEq)]
 pub struct OverviewProps {
@@ -87,11 +87,11 @@ pub fn overview(props: &OverviewProps) -> Html {
                 <span class="sev error">{ format!("{} errors", count(Severity::Error)) }</span>
                 <span class="sev warning">{ format!("{} warnings", count(Severity::Warning)) }</span>
                 <span class="sev info">{ format!("{} info", count(Severity::Info)) }</span>
-                if let Some((read, check)) = l.timing {
-                    <span class="muted" id="timing" data-read-ms={format!("{read:.0}")} data-check-ms={format!("{check:.0}")} data-worker-memory={l.worker_memory.map(|m| m.to_string())}
+                if let Some(Timing { read_ms: read, check_ms: check, layout_ms: layout }) = l.timing {
+                    <span class="muted" id="timing" data-read-ms={format!("{read:.0}")} data-check-ms={format!("{check:.0}")} data-layout-ms={format!("{layout:.0}")} data-worker-memory={l.worker_memory.map(|m| m.to_string())}
                         data-parse-ms={l.assembly.map(|(total, _)| format!("{total:.0}"))}
                         data-longest-step-ms={l.assembly.map(|(_, step)| format!("{step:.0}"))}>
-                        { format!("read in {read:.0} ms, checked in {check:.0} ms, here in your browser") }
+                        { format!("read in {read:.0} ms, checked in {check:.0} ms, laid out in {layout:.0} ms, here in your browser") }
                     </span>
                 }
             </p>

@@ -10,13 +10,14 @@ use std::rc::Rc;
 use gloo::timers::future::TimeoutFuture;
 use storesnap_core::docker::ImageUsage;
 use storesnap_core::graph::{LayerGraph, LayerNode, Layout};
+use storesnap_core::source::archive::Scan;
 use storesnap_core::store::{DriverDir, Image, Layer};
 use storesnap_core::{ChainId, Finding, Manifest, Store};
 use wasm_bindgen::JsCast;
 
 use super::Message;
 use crate::files::Listing;
-use crate::state::Loaded;
+use crate::state::{Loaded, Timing};
 
 /// Items per chunk: about a megabyte of JSON each.
 const LAYERS_PER_PART: usize = 4000;
@@ -48,15 +49,27 @@ impl Parts {
 /// layer's file list, while the page draws.
 pub struct Later {
     pub store: Store,
-    pub listing: Listing,
+    pub lists: Lists,
+}
+
+/// Where layers' file lists are read from.
+pub enum Lists {
+    /// The snapshot's tar-splits, which its first read left unread.
+    Snapshot(super::read::Shared),
+    /// An archive's scan, which listed each layer tar's entries.
+    Archive(Box<Scan>),
 }
 
 impl Later {
     /// The survey, and the tar-splits for the page's file trees (an archive's scan goes in
     /// the message).
     pub fn run(self) -> (Message, Vec<u8>) {
-        let survey = Box::new(self.listing.survey(&self.store));
-        match self.listing {
+        let listing = match self.lists {
+            Lists::Snapshot(bytes) => super::read::tar_splits(bytes),
+            Lists::Archive(scan) => Listing::Archive(scan),
+        };
+        let survey = Box::new(listing.survey(&self.store));
+        match listing {
             Listing::TarSplits(files) => (
                 Message::Surveyed {
                     survey,
@@ -89,9 +102,8 @@ impl Later {
 pub struct Analyzed {
     pub loaded: Loaded,
     pub placed: Layout,
-    pub listing: Listing,
-    pub read_ms: f64,
-    pub check_ms: f64,
+    pub lists: Lists,
+    pub timing: Timing,
 }
 
 /// What the worker posts once it has loaded a file, and what it does after.
@@ -110,9 +122,8 @@ pub fn split(analyzed: Analyzed) -> Reply {
     let Analyzed {
         loaded,
         placed,
-        listing,
-        read_ms,
-        check_ms,
+        lists,
+        timing,
     } = analyzed;
     let mut parts: Vec<(&str, Vec<u8>)> = Vec::new();
     let mut push = |name, value: &dyn erased::Json| parts.push((name, value.json()));
@@ -170,15 +181,16 @@ pub fn split(analyzed: Analyzed) -> Reply {
     let (names, texts) = parts.into_iter().map(|(n, t)| (n.to_owned(), t)).unzip();
     let message = Message::Loaded {
         parts: names,
-        read_ms,
-        check_ms,
+        read_ms: timing.read_ms,
+        check_ms: timing.check_ms,
+        layout_ms: timing.layout_ms,
         memory: super::wasm_memory(),
         texts: Vec::new(),
     };
     Reply {
         message,
         texts,
-        later: Some(Later { store, listing }),
+        later: Some(Later { store, lists }),
     }
 }
 

@@ -1,15 +1,16 @@
 //! In the worker: what a file is, and reading it into a loaded, checked, laid-out store.
 
 use std::io::{self, Read};
+use std::rc::Rc;
 
 use storesnap_core::graph::{layout, Spacing};
 use storesnap_core::source::archive::{self, Input, ScanLimits};
-use storesnap_core::SlicedReader;
+use storesnap_core::{Contents, SlicedReader};
 
-use super::parts::{split, Analyzed, Reply};
+use super::parts::{split, Analyzed, Lists, Reply};
 use super::Message;
 use crate::files::Listing;
-use crate::state::{Loaded, LIMITS};
+use crate::state::{Loaded, Timing, LIMITS};
 
 /// Reads a snapshot or a `docker save` archive from `input`, posting progress, and returns
 /// the message and the texts to post with it, and what to do after (see [`split`]).
@@ -41,7 +42,11 @@ fn read_snapshot(
     input
         .read_to_end(&mut bytes)
         .map_err(|e| format!("could not read it: {e}"))?;
-    let mut reader = SlicedReader::new(bytes, LIMITS).map_err(|e| e.to_string())?;
+    let bytes = Shared(Rc::new(bytes));
+    // The tar-splits, four fifths of a large snapshot, are read again for the file lists once
+    // the page has the store: until then the worker holds a fifth as much.
+    let mut reader = SlicedReader::with_contents(bytes.clone(), LIMITS, Contents::Metadata)
+        .map_err(|e| e.to_string())?;
     let mut last_post = 0.0;
     while !reader.step(256 << 10).map_err(|e| e.to_string())? {
         let now = js_sys::Date::now();
@@ -54,21 +59,24 @@ fn read_snapshot(
             last_post = now;
         }
     }
-    let mut snapshot = reader.finish().map_err(|e| e.to_string())?;
+    let snapshot = reader.finish().map_err(|e| e.to_string())?;
     post(&Message::Checking);
     let read = js_sys::Date::now();
     let (store, findings) = storesnap_core::analyze(&snapshot);
+    let checked = js_sys::Date::now();
     let mut loaded = Loaded::from_parts(0, "", 0, Some(snapshot.manifest.clone()), store, findings);
     loaded.keep_raw(&snapshot);
-    // Moved, not copied: at 15,000 layers they are 200 MB of text.
-    let listing = Listing::TarSplits(Listing::take_tar_splits(&mut snapshot));
+    drop(snapshot);
     let placed = layout(&loaded.graph, &Default::default(), Spacing::default());
     Ok(Analyzed {
         loaded,
         placed,
-        listing,
-        read_ms: read - start,
-        check_ms: js_sys::Date::now() - read,
+        lists: Lists::Snapshot(bytes),
+        timing: Timing {
+            read_ms: read - start,
+            check_ms: checked - read,
+            layout_ms: js_sys::Date::now() - checked,
+        },
     })
 }
 
@@ -86,13 +94,37 @@ fn read_archive(input: impl Read, start: f64, post: &dyn Fn(&Message)) -> Result
     let (store, mut findings) = archive::load(&scan).map_err(|e| e.to_string())?;
     findings.extend(storesnap_core::checks::check(&store));
     storesnap_core::checks::sort_findings(&mut findings);
+    let checked = js_sys::Date::now();
     let loaded = Loaded::from_parts(0, "", 0, None, store, findings);
     let placed = layout(&loaded.graph, &Default::default(), Spacing::default());
     Ok(Analyzed {
         loaded,
         placed,
-        listing: Listing::Archive(Box::new(scan)),
-        read_ms: read - start,
-        check_ms: js_sys::Date::now() - read,
+        lists: Lists::Archive(Box::new(scan)),
+        timing: Timing {
+            read_ms: read - start,
+            check_ms: checked - read,
+            layout_ms: js_sys::Date::now() - checked,
+        },
     })
+}
+
+/// A snapshot's bytes, shared between its two reads.
+#[derive(Clone)]
+pub struct Shared(Rc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+/// The tar-splits of a snapshot that has been read once already, and so reads cleanly.
+pub fn tar_splits(bytes: Shared) -> Listing {
+    let read = SlicedReader::with_contents(bytes, LIMITS, Contents::TarSplits)
+        .and_then(SlicedReader::finish);
+    match read {
+        Ok(mut snapshot) => Listing::TarSplits(Listing::take_tar_splits(&mut snapshot)),
+        Err(_) => Listing::None,
+    }
 }
