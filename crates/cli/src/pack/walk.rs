@@ -11,8 +11,7 @@ use indicatif::ProgressBar;
 use sha2::{Digest as _, Sha256};
 use storesnap_core::docker::human_size;
 use storesnap_core::manifest::{
-    ContainerdSource, Counts, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped,
-    FORMAT_VERSION,
+    ContainerdSource, ImageConfigCheck, Manifest, Redacted, SkipReason, Skipped, FORMAT_VERSION,
 };
 use storesnap_core::redact::{Redaction, Redactor};
 use storesnap_core::source::graphdriver::policy::{
@@ -27,10 +26,12 @@ use storesnap_core::source::containerd::SNAPSHOTTER;
 use super::sizes::{dir_size, naive_diff_size};
 
 mod containerd;
+mod counts;
 mod host;
 
 use super::{Host, Options, PackError, Packed};
-use host::{io_error, lexically_inside, list_dir};
+use counts::count;
+use host::{io_error, lexically_inside, list_dir, redaction_key};
 
 pub fn collect(root: &Path, options: &Options, progress: &ProgressBar) -> anyhow::Result<Packed> {
     let meta = fs::metadata(root).map_err(|e| match e.kind() {
@@ -541,67 +542,6 @@ impl Walker<'_> {
         }
         Ok(Some(bytes))
     }
-}
-
-fn count(entries: &BTreeMap<String, Entry>, bytes_read: u64) -> Counts {
-    let mut c = Counts {
-        bytes_read,
-        ..Counts::default()
-    };
-    c.driver_dirs = Driver::ALL
-        .iter()
-        .map(|d| {
-            let prefix = d.records_prefix();
-            entries
-                .range(prefix.to_owned()..)
-                .take_while(|(p, _)| p.starts_with(prefix))
-                .filter(|(p, _)| {
-                    let name = &p[prefix.len()..];
-                    !name.contains('/') && !d.is_reserved(name)
-                })
-                .count()
-        })
-        .sum::<usize>() as u64;
-    for (path, entry) in entries {
-        match entry {
-            Entry::File(_) | Entry::Unread(_) => c.files += 1,
-            Entry::Symlink(_) => c.symlinks += 1,
-            Entry::Dir => c.dirs += 1,
-        }
-        let parts: Vec<&str> = path.split('/').collect();
-        match (parts.as_slice(), entry) {
-            (["image", _, "imagedb", "content", "sha256", _], Entry::File(_)) => c.images += 1,
-            (["image", _, "layerdb", "sha256", name], Entry::Dir)
-                if !name.ends_with("-removing") =>
-            {
-                c.layers += 1
-            }
-            (["image", _, "layerdb", "mounts", _], Entry::Dir) => c.mounts += 1,
-            (["containers", _], Entry::Dir) => c.containers += 1,
-            _ => {}
-        }
-    }
-    c
-}
-
-/// The redaction key: stable on one host (so packs are reproducible), unknown elsewhere.
-fn redaction_key(root: &Path) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"storesnap redaction key v1\0");
-    // machine-id never leaves the host and is not in the snapshot; boot_id is the fallback.
-    for source in [
-        "/etc/machine-id",
-        "/var/lib/dbus/machine-id",
-        "/proc/sys/kernel/random/boot_id",
-    ] {
-        if let Ok(id) = fs::read(source) {
-            h.update(&id);
-            break;
-        }
-    }
-    h.update(b"\0");
-    h.update(root.as_os_str().as_encoded_bytes());
-    h.finalize().into()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,9 +1,11 @@
 //! What the walk asks of the host's filesystem: directory listings, errors worded for the
-//! user, and whether a symlink's target stays under the root.
+//! user, whether a symlink's target stays under the root, and the host's redaction key.
 
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
 
 use super::super::PackError;
 
@@ -55,6 +57,26 @@ pub(super) fn lexically_inside(path: &Path, root: &Path) -> bool {
         }
     }
     out.starts_with(root)
+}
+
+/// The redaction key: stable on one host (so packs are reproducible), unknown elsewhere.
+pub(super) fn redaction_key(root: &Path) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"storesnap redaction key v1\0");
+    // machine-id never leaves the host and is not in the snapshot; boot_id is the fallback.
+    for source in [
+        "/etc/machine-id",
+        "/var/lib/dbus/machine-id",
+        "/proc/sys/kernel/random/boot_id",
+    ] {
+        if let Ok(id) = fs::read(source) {
+            h.update(&id);
+            break;
+        }
+    }
+    h.update(b"\0");
+    h.update(root.as_os_str().as_encoded_bytes());
+    h.finalize().into()
 }
 
 #[cfg(test)]

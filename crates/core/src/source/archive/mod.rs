@@ -6,6 +6,7 @@
 //! [`scan`] streams the archive once, hashing everything; [`load`] turns the scan into the
 //! model and its findings.
 
+mod list;
 mod load;
 pub mod scan;
 
