@@ -49,8 +49,9 @@ pub struct Loaded {
     pub usage: Vec<ImageUsage>,
     /// How long the worker took, step by step.
     pub timing: Option<Timing>,
-    /// The worker's wasm memory when it finished (it only grows, so this is its peak), in
-    /// bytes: what reading the file cost, whatever its size.
+    /// The worker's wasm memory once the store was loaded, checked and laid out (it only
+    /// grows, so this is its peak until then), in bytes. Reading the file's tar-splits for the
+    /// file lists comes after, and takes more.
     pub worker_memory: Option<u64>,
     /// The start of every file a finding names, as it is in the snapshot, so the inspector can
     /// show what did not parse.

@@ -49,8 +49,8 @@ pub fn inflated_path(path: &str) -> Option<String> {
 pub enum Contents {
     #[default]
     All,
-    /// All but layerdb's tar-splits (`tar-split.json`, inflated or gzip'd). The pre-1.10
-    /// layout's `tar-data.json` is kept: its loader sums it.
+    /// All but layerdb's tar-splits (`image/<driver>/layerdb/sha256/<chain>/tar-split.json`,
+    /// inflated or gzip'd). The pre-1.10 layout's `tar-data.json` is kept: its loader sums it.
     Metadata,
     /// Only the tar-splits of either layout ([`crate::tarsplit::Stored::is_path`]).
     TarSplits,
@@ -61,13 +61,22 @@ impl Contents {
     pub fn keeps(self, path: &str) -> bool {
         match self {
             Contents::All => true,
-            Contents::Metadata => {
-                let (gz, plain) = STORED_INFLATED[0];
-                !(names(path, gz) || names(path, plain))
-            }
+            Contents::Metadata => !is_layerdb_tar_split(path),
             Contents::TarSplits => crate::tarsplit::Stored::is_path(path),
         }
     }
+}
+
+/// `image/<driver>/layerdb/sha256/<chain>/tar-split.json`, or `.json.gz`.
+fn is_layerdb_tar_split(path: &str) -> bool {
+    let (gz, plain) = STORED_INFLATED[0];
+    let mut parts = path.split('/');
+    let mut next = || parts.next();
+    matches!(
+        [next(), next(), next(), next(), next(), next(), next()],
+        [Some("image"), Some(_), Some("layerdb"), Some("sha256"), Some(_), Some(name), None]
+            if name == gz || name == plain
+    )
 }
 
 /// Whether `path`'s last component is `name`.

@@ -49,8 +49,8 @@ fn from_inflating<R: Read>(inner: R, codec: Codec, limits: Limits) -> Result<Sna
     let parsed = parse_tar(&mut capped, limits, codec.name());
     // Read on past the tar's end so the stream's own checks run (gzip's CRC and length,
     // zstd's frame checksums): a file cut in its trailer is still a damaged file. A damaged
-    // stream is also the cause of whatever the tar parser tripped on, and the sliced reader,
-    // which inflates everything first, reports it: so does this one.
+    // stream is also the likelier cause of whatever the tar parser tripped on, so its error
+    // wins (the sliced reader does the same).
     match io::copy(&mut capped, &mut io::sink()) {
         Err(e) => Err(stream_error(e, codec, &limits)),
         Ok(_) => parsed,
@@ -129,8 +129,8 @@ impl std::fmt::Display for LimitHit {
 impl std::error::Error for LimitHit {}
 
 /// An error of the compressed stream itself (or the tar inside it cut short), worded the same
-/// whichever reader met it and wherever in the stream. flate2's reading and writing decoders
-/// tell a cut trailer apart differently ("unexpected end of file" or "checksum"), so the
+/// whichever reader met it and wherever in the stream. flate2 words a cut trailer as
+/// "unexpected end of file" or as a checksum error depending on where the cut falls, so the
 /// wording does not say which.
 pub(super) fn stream_error(e: io::Error, codec: Codec, limits: &Limits) -> Error {
     if e.get_ref().is_some_and(|inner| inner.is::<LimitHit>()) {
@@ -157,8 +157,8 @@ pub(super) fn map_io(e: io::Error, limits: &Limits, stream: &str) -> Error {
         ));
     }
     match e.kind() {
-        // The tar cut short or garbled: worded as a damaged stream, as the reader that
-        // inflates everything first (and so meets the stream's damage first) words it.
+        // The tar cut short or garbled: worded as a damaged stream, which is what a cut or
+        // garbled file is, whichever layer notices first.
         io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
             damaged(stream)
         }

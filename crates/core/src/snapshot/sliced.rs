@@ -107,7 +107,8 @@ impl<B: AsRef<[u8]>> SlicedReader<B> {
 
     /// Does about `work` bytes of work, counting both compressed bytes read and bytes inflated
     /// (a bomb's few KB of input can be many MB of output), a whole entry at least; returns
-    /// `true` once all input is read. After an error it has nothing more to give.
+    /// `true` once the stream has ended (bytes after a gzip member are ignored, as the
+    /// streaming reader ignores them). After an error it has nothing more to give.
     pub fn step(&mut self, work: usize) -> Result<bool> {
         let result = self.run(work.max(1) as u64);
         if result.is_err() {
@@ -157,8 +158,13 @@ impl<B: AsRef<[u8]>> SlicedReader<B> {
 
     pub fn progress(&self) -> Progress {
         let capped = self.tar.get_ref();
+        let read = match self.stage {
+            // Whatever follows the stream is not read, and not waited for.
+            Stage::Done => self.total as u64,
+            _ => capped.inner.position(self.total),
+        };
         Progress {
-            read: capped.inner.position(self.total),
+            read,
             total: self.total as u64,
             inflated: self.limits.max_decompressed_bytes - capped.left,
         }
