@@ -356,16 +356,30 @@ pub fn fingerprint(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// `cp -a` of a store, for tests that damage or watch it.
+/// `cp -a` of a store, for tests that damage or watch it. A store a running daemon is
+/// changing can lose a file between `cp` listing a directory and copying it: the copy is then
+/// made again (any moment's copy will do).
 pub fn copy_store(store: &Store, name: &str) -> PathBuf {
     let dir = scratch(name);
     let copy = dir.join("root");
-    let st = Command::new("cp")
-        .args(["-a"])
-        .arg(&store.root)
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    for attempt in 1.. {
+        let st = Command::new("cp")
+            .args(["-a"])
+            .arg(&store.root)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        if st.success() {
+            break;
+        }
+        assert!(
+            attempt < 5,
+            "cp -a {} failed {attempt} times",
+            store.root.display()
+        );
+        if copy.exists() {
+            std::fs::remove_dir_all(&copy).unwrap();
+        }
+    }
     copy
 }
