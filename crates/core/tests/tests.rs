@@ -475,25 +475,36 @@ fn the_report_matches_its_reviewed_snapshot() {
     }
 }
 
-/// The full fixture as `storesnap pack` writes snapshots today (format 2: zstd, tar-splits
-/// inflated), made from the format-1 fixture by the CLI's writer (its test
-/// `the_demo_is_the_full_fixture_as_pack_writes_it` keeps it so): the viewer's demo, read
-/// by its spare worker to warm up. It holds the same store.
+/// The full fixtures as `storesnap pack` writes snapshots today (format 2: zstd, tar-splits
+/// inflated), made from the format-1 fixtures by the CLI's writer (its test
+/// `the_demos_are_the_full_fixtures_as_pack_writes_them` keeps them so): the viewer's demos,
+/// read by its spare worker to warm up. They hold the same stores.
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-fn the_full_fixture_in_format_2_holds_the_same_store() {
-    let format2 = read(include_bytes!("data/full/snapshot.tar.zst"));
-    let mut format1 = read(fixture!("full").snapshot);
-    format1.manifest.format_version = storesnap_core::manifest::FORMAT_VERSION;
-    assert_eq!(format2.manifest, format1.manifest);
-    // The tar-splits are kept inflated, under their names without `.gz`.
-    let inflated = format2
-        .entries
-        .keys()
-        .filter(|p| p.ends_with("/tar-split.json"))
-        .count();
-    assert_eq!(inflated as u64, format1.manifest.counts.layers);
-    assert_eq!(analyzed(&format2), analyzed(&format1));
+fn the_full_fixtures_in_format_2_hold_the_same_stores() {
+    for (format2, format1) in [
+        (
+            &include_bytes!("data/full/snapshot.tar.zst")[..],
+            fixture!("full").snapshot,
+        ),
+        (
+            &include_bytes!("data/d28-containerd/snapshot.tar.zst")[..],
+            fixture!("d28-containerd").snapshot,
+        ),
+    ] {
+        let format2 = read(format2);
+        let mut format1 = read(format1);
+        format1.manifest.format_version = storesnap_core::manifest::FORMAT_VERSION;
+        assert_eq!(format2.manifest, format1.manifest);
+        // The tar-splits are kept inflated, under their names without `.gz`.
+        let count =
+            |s: &Snapshot, name: &str| s.entries.keys().filter(|p| p.ends_with(name)).count();
+        assert_eq!(
+            count(&format2, "/tar-split.json"),
+            count(&format1, "/tar-split.json.gz")
+        );
+        assert_eq!(analyzed(&format2), analyzed(&format1));
+    }
 }
 
 /// The viewer's worker reads a snapshot without layerdb's tar-splits, and reads them alone

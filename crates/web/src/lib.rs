@@ -21,3 +21,8 @@ pub fn run() {
 /// The demo snapshot: the store the real-engine harness packed (`scripts/make-fixtures`), in
 /// the format `pack` writes today, so that warming up on it runs what reading a user's file runs.
 pub const DEMO: &[u8] = include_bytes!("../../core/tests/data/full/snapshot.tar.zst");
+
+/// A containerd image store (Docker 28 in containerd mode, the store Docker 29 uses by default),
+/// likewise: the spare worker warms up on both, so that either kind of file reads fast.
+pub const CONTAINERD_DEMO: &[u8] =
+    include_bytes!("../../core/tests/data/d28-containerd/snapshot.tar.zst");

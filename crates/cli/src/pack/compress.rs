@@ -71,26 +71,28 @@ impl<W: Write> Write for Frames<W> {
 mod tests {
     use storesnap_core::{Limits, Snapshot};
 
-    /// The viewer's demo, which its spare worker reads to warm up, is the real-engine full
-    /// fixture as `pack` writes snapshots today, so the warm-up runs what a user's file runs.
-    /// libzstd's output for the same input and settings never changes; `UPDATE_SNAPSHOTS=1`
-    /// rewrites it (scripts/make-fixtures does).
+    /// The viewer's demos, which its spare worker reads to warm up, are the real-engine full
+    /// fixtures (overlay2, and containerd's store) as `pack` writes snapshots today, so the
+    /// warm-up runs what a user's file runs. libzstd's output for the same input and settings
+    /// never changes; `UPDATE_SNAPSHOTS=1` rewrites them (scripts/make-fixtures does).
     #[test]
-    fn the_demo_is_the_full_fixture_as_pack_writes_it() {
-        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/tests/data/full");
-        let format1 = std::fs::read(format!("{data}/snapshot.tar.gz")).unwrap();
-        let mut s = Snapshot::from_bytes(&format1, Limits::default()).unwrap();
-        s.manifest.format_version = storesnap_core::manifest::FORMAT_VERSION;
-        let made = super::write_zstd(&s, Vec::new(), 0).unwrap();
-        let path = format!("{data}/snapshot.tar.zst");
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, &made).unwrap();
-            return;
+    fn the_demos_are_the_full_fixtures_as_pack_writes_them() {
+        for name in ["full", "d28-containerd"] {
+            let data = format!("{}/../core/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+            let format1 = std::fs::read(format!("{data}/snapshot.tar.gz")).unwrap();
+            let mut s = Snapshot::from_bytes(&format1, Limits::default()).unwrap();
+            s.manifest.format_version = storesnap_core::manifest::FORMAT_VERSION;
+            let made = super::write_zstd(&s, Vec::new(), 0).unwrap();
+            let path = format!("{data}/snapshot.tar.zst");
+            if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+                std::fs::write(&path, &made).unwrap();
+                continue;
+            }
+            assert!(
+                std::fs::read(&path).unwrap() == made,
+                "{path} is stale: UPDATE_SNAPSHOTS=1 cargo test -p storesnap-cli --bin \
+                 storesnap the_demos rewrites it"
+            );
         }
-        assert!(
-            std::fs::read(&path).unwrap() == made,
-            "{path} is stale: UPDATE_SNAPSHOTS=1 cargo test -p storesnap-cli --bin storesnap \
-             the_demo rewrites it"
-        );
     }
 }

@@ -319,12 +319,13 @@ impl Drop for Spare {
 /// What the page posts to warm a spare worker.
 const WARM: &str = "warm";
 
-/// How many times a spare reads the demo. V8 optimizes a function once it has run enough, and
-/// a running call keeps the code it started with: a check called once per file, looping over
-/// every layer, runs unoptimized through all 15,000 layers unless the demo's 30 have been
-/// looped over a hundred times first. About half a second, in tasks of about 10 ms (browsers
-/// hold each chained timeout back 4 ms), stopped by any job.
-const WARM_RUNS: usize = 100;
+/// How many times a spare reads a demo, the graph-driver and the containerd one in turn. V8
+/// optimizes a function once it has run enough, and a running call keeps the code it started
+/// with: a check called once per file, looping over every layer, runs unoptimized through all
+/// 15,000 layers unless the demo's 30 have been looped over a hundred times first. About a
+/// second, in tasks of about 10 ms (browsers hold each chained timeout back 4 ms), stopped by
+/// any job.
+const WARM_RUNS: usize = 200;
 /// How long one warm-up task runs: as long as a job may wait for it.
 const WARM_TASK_MS: f64 = 10.0;
 
@@ -342,7 +343,12 @@ fn warm_up(scope: DedicatedWorkerGlobalScope) {
         if left == 0 {
             return;
         }
-        let _ = read(crate::DEMO, &|_| {});
+        let demo = if left.is_multiple_of(2) {
+            crate::DEMO
+        } else {
+            crate::CONTAINERD_DEMO
+        };
+        let _ = read(demo, &|_| {});
         WARM_LEFT.with(|w| w.set(left - 1));
         if left == 1 {
             post_message(&scope, &Message::Warmed, Vec::new());
