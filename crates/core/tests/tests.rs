@@ -100,13 +100,14 @@ impl Fixture {
 
 fn read(bytes: &[u8]) -> Snapshot {
     let streamed = Snapshot::from_bytes(bytes, Limits::default()).unwrap();
-    assert_eq!(sliced(bytes).unwrap(), streamed);
+    assert_eq!(sliced(bytes, Contents::All).unwrap(), streamed);
     streamed
 }
 
-/// The viewer's way to read: inflate in slices, then parse.
-fn sliced(bytes: &[u8]) -> storesnap_core::Result<Snapshot> {
-    let mut reader = storesnap_core::SlicedReader::new(bytes.to_vec(), Limits::default())?;
+/// The viewer's way to read: in slices, keeping only `contents`.
+pub(crate) fn sliced(bytes: &[u8], contents: Contents) -> storesnap_core::Result<Snapshot> {
+    let mut reader =
+        storesnap_core::SlicedReader::with_contents(bytes.to_vec(), Limits::default(), contents)?;
     while !reader.step(4096)? {}
     reader.finish()
 }
@@ -184,7 +185,10 @@ fn truncated_fixture_is_an_error_not_a_panic() {
             Snapshot::from_bytes(&bytes[..cut], Limits::default()).is_err(),
             "cut at {cut}"
         );
-        assert!(sliced(&bytes[..cut]).is_err(), "cut at {cut}, sliced");
+        assert!(
+            sliced(&bytes[..cut], Contents::All).is_err(),
+            "cut at {cut}, sliced"
+        );
     }
 }
 
@@ -309,7 +313,7 @@ fn corrupted_snapshots_never_panic() {
         let file = gz.finish().unwrap();
         let streamed = Snapshot::from_bytes(&file, Limits::default());
         // Both readers agree on every input, damaged or not.
-        match (&streamed, sliced(&file)) {
+        match (&streamed, sliced(&file, Contents::All)) {
             (Ok(a), Ok(b)) => assert_eq!(a, &b),
             (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
             (a, b) => panic!("readers disagree at {i}: {a:?} vs {b:?}"),
@@ -518,16 +522,7 @@ fn a_read_without_tar_splits_loads_and_checks_the_same() {
         ("d28-containerd", fixture!("d28-containerd")),
     ] {
         let all = read(f.snapshot);
-        let keeping = |contents| {
-            let mut r = storesnap_core::SlicedReader::with_contents(
-                f.snapshot.to_vec(),
-                Limits::default(),
-                contents,
-            )
-            .unwrap();
-            while !r.step(1 << 16).unwrap() {}
-            r.finish().unwrap()
-        };
+        let keeping = |contents| sliced(f.snapshot, contents).unwrap();
         let metadata = keeping(Contents::Metadata);
         assert_eq!(metadata, unread(&all, Contents::Metadata), "{name}");
         assert_eq!(

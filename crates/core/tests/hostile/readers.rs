@@ -54,13 +54,7 @@ fn snapshot_tar(rest: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 /// files' contents (the viewer reads a snapshot so, twice); returns the answer.
 fn read_both(bytes: &[u8]) -> Result<Snapshot, String> {
     let streamed = Snapshot::from_bytes(bytes, Limits::default());
-    let sliced = |contents| {
-        storesnap_core::SlicedReader::with_contents(bytes.to_vec(), Limits::default(), contents)
-            .and_then(|mut r| {
-                while !r.step(1 << 16)? {}
-                r.finish()
-            })
-    };
+    let sliced = |contents| crate::sliced(bytes, contents);
     let all = sliced(Contents::All);
     let some = [Contents::Metadata, Contents::TarSplits].map(|c| (c, sliced(c)));
     match (streamed, all) {
